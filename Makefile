@@ -1,0 +1,50 @@
+# LoRA Lab. The two commands: `make lab` (install what is missing, start Jupyter) and
+# `make test` (install test deps, vet, go test, execute every notebook headlessly).
+SHELL := /bin/bash
+export GOTOOLCHAIN := go1.27.3
+export GOEXPERIMENT := simd
+# Debian's python3 has nbclient/nbconvert; a pyenv python3 earlier on PATH may not.
+PY := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+GOTEST_FLAGS ?= -timeout 30m
+FUZZTIME ?= 10s
+
+.PHONY: lab setup test vet gotest notebooks labcheck fuzz docs bench clean
+
+lab:
+	bash docker/setup.sh
+
+setup:
+	bash docker/setup.sh --no-start --test-deps
+
+test: setup vet gotest fuzz notebooks labcheck
+
+vet:
+	go vet ./...
+
+gotest:
+	go test $(GOTEST_FLAGS) ./...
+
+# Brief coverage-guided fuzzing of the readers, templates and masking (any input: data or an
+# error, never a panic). Each package's Fuzz* targets run for $(FUZZTIME).
+fuzz:
+	@set -e; for pkg in $$(go list ./...); do \
+	  for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || exit 1; \
+	  done; \
+	done
+
+notebooks:
+	$(PY) .ci/notebooks.py --out build/notebooks
+
+labcheck:
+	bash .ci/lab_check.sh
+
+# Executed HTML copies of the notebooks, with working offline charts, in build/docs (not committed).
+docs: setup
+	$(PY) .ci/notebooks.py --out build/docs
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf build

@@ -1,0 +1,50 @@
+// Package chat holds conversations (messages with roles) and the chat templates that render
+// them into text pieces that keep their role and turn, so that label masks are exact spans.
+package chat
+
+// Roles of messages, in the OpenAI naming used throughout LoRA Lab.
+const (
+	RoleSystem    = "system"
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
+
+// Message is one message of a conversation.
+type Message struct {
+	Role    string `json:"role" parquet:"role"`
+	Content string `json:"content" parquet:"content"`
+}
+
+// Conversation is a multi-turn dialogue with an optional system prompt. Messages hold only
+// user and assistant turns; the system prompt lives in System.
+type Conversation struct {
+	System   string    `json:"system,omitempty" parquet:"system,optional"`
+	Messages []Message `json:"messages" parquet:"messages,list"`
+}
+
+// SegmentKind tells what a rendered piece of text is.
+type SegmentKind int
+
+const (
+	// Control is template scaffolding: BOS, role headers, separators. Never supervised,
+	// except EndOfTurn pieces that belong to an assistant reply.
+	Control SegmentKind = iota
+	// Content is the text of a message, to be encoded with special tokens off.
+	Content
+	// EndOfTurn closes an assistant reply (e.g. "<｜end▁of▁sentence｜>", "<|im_end|>");
+	// it is supervised together with the reply it closes.
+	EndOfTurn
+)
+
+// Segment is one rendered piece of a conversation. Concatenating the Text of all segments
+// gives exactly the string the model's Jinja chat_template renders.
+type Segment struct {
+	Text string
+	Kind SegmentKind
+	// Role of the message this piece belongs to ("system", "user", "assistant"), or "" for
+	// pieces that belong to no message (BOS, generation prompt).
+	Role string
+	// Turn is the 0-based index of the user/assistant exchange this piece belongs to
+	// (the k-th assistant reply has Turn k), or -1 for pieces before the first turn.
+	Turn int
+}
