@@ -15,7 +15,8 @@ for _ in $(seq 1 180); do
     want=$(cd "$repo/notebooks" && ls ./*.ipynb | wc -l)
     got=$(printf '%s' "$listing" | python3 -c 'import json,sys; print(sum(1 for c in json.load(sys.stdin)["content"] if c["name"].endswith(".ipynb")))')
     if [ "$got" = "$want" ] && [ "$want" -gt 0 ]; then
-      echo "lab: 1 passed, 0 failed (Jupyter answered on 127.0.0.1:$port and listed $got notebooks)"
+      echo "Jupyter answered on 127.0.0.1:$port and listed $got notebooks"
+      echo "lab: 1 passed, 0 failed"
       exit 0
     fi
     echo "lab: server lists $got notebooks, want $want" >&2
