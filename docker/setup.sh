@@ -87,6 +87,12 @@ done
 # 5. The GoNB kernel, with the environment every build needs and a go.work that points at
 #    this checkout, so notebooks import github.com/loralab/loralab/pkg/... directly.
 kernel_dir="${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels/gonb"
+# Without an installed PJRT plugin XLA cannot run anyway: build cells with -tags=noxla, which
+# skips compiling the XLA bindings (cgo) and makes a notebook's first cell much faster.
+kernel_goflags="-tags=noxla"
+for d in ${PJRT_PLUGIN_LIBRARY_PATH:+${PJRT_PLUGIN_LIBRARY_PATH//:/ }} "$HOME/.local/lib/go-xla" /usr/local/lib/go-xla /usr/local/lib/gomlx/pjrt; do
+  if compgen -G "$d/pjrt_c_api_*.so" >/dev/null; then kernel_goflags=""; say "PJRT plugin found in $d: notebooks can use XLA"; fi
+done
 say "installing the GoNB kernel -> $kernel_dir"
 (cd "$repo" && go tool gonb --install --go_work="$repo" --force_deps >/dev/null 2>&1) || \
   (cd "$repo" && go tool gonb --install --go_work="$repo" --force_deps)
@@ -102,6 +108,7 @@ k["env"] = {
     "GOEXPERIMENT": "$GOEXPERIMENT",
     "LORALAB_CACHE": "$LORALAB_CACHE",
     "LORALAB_REPO": "$repo",
+    "GOFLAGS": "$kernel_goflags",
     "PATH": "$LORALAB_CACHE/bin:$(dirname "$(command -v go)"):$(go env GOPATH)/bin:" + "$PATH",
 }
 json.dump(k, open(p + ".tmp", "w"), indent=1)
