@@ -1,0 +1,185 @@
+package llama
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/loralab/loralab/pkg/backend"
+)
+
+// config100M is a synthetic ~100M-parameter Llama (99.7M parameters).
+func config100M() *Config {
+	return DefaultConfig(32000, 768, 2048, 7, 12, 12)
+}
+
+// writeSyntheticBF16 streams a random BF16 checkpoint for cfg into dir, never holding a tensor.
+func writeSyntheticBF16(dir string, cfg *Config) error {
+	if err := cfg.Save(dir); err != nil {
+		return err
+	}
+	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
+	var off int64
+	specs := cfg.ParamSpecs()
+	for _, s := range specs {
+		n := int64(s.Size()) * 2
+		header[s.Name] = map[string]any{"dtype": "BF16", "shape": s.Shape, "data_offsets": []int64{off, off + n}}
+		off += n
+	}
+	hdr, _ := json.Marshal(header)
+	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	binary.Write(w, binary.LittleEndian, uint64(len(hdr)))
+	w.Write(hdr)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b [2]byte
+	for _, s := range specs {
+		for range s.Size() {
+			// bf16 of a small random value: sign, exponent around 2^-6, random mantissa.
+			v := uint16(0x3c00) | uint16(rng.IntN(128)) | uint16(rng.IntN(2))<<15
+			binary.LittleEndian.PutUint16(b[:], v)
+			w.Write(b[:])
+		}
+	}
+	return w.Flush()
+}
+
+// TestLoadHelperProcess is the child of BenchmarkLoad100M: it loads the checkpoint named by
+// $LLAMA_BENCH_LOAD and exits; the parent reads its peak RSS.
+func TestLoadHelperProcess(t *testing.T) {
+	dir := os.Getenv("LLAMA_BENCH_LOAD")
+	if dir == "" {
+		t.Skip("helper process for BenchmarkLoad100M")
+	}
+	m, err := LoadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("loaded %d params\n", m.Config.NumParams())
+	if os.Getenv("LLAMA_BENCH_FORWARD") != "" {
+		r, err := NewRunner(backend.MustDefault(), m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Logits([][]int32{{1, 2, 3, 4, 5, 6, 7, 8}}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoad100M reports the peak RSS of a process that loads a synthetic 100M-parameter
+// BF16 checkpoint (200 MB on disk, 400 MB as float32): with streaming, peak ≈ the float32 weights.
+func BenchmarkLoad100M(b *testing.B) {
+	dir := b.TempDir()
+	cfg := config100M()
+	if err := writeSyntheticBF16(dir, cfg); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	run := func(forward bool) int64 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLoadHelperProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "LLAMA_BENCH_LOAD="+dir)
+		if forward {
+			cmd.Env = append(cmd.Env, "LLAMA_BENCH_FORWARD=1")
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("helper: %v\n%s", err, out)
+		}
+		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	}
+	var peak, peakFwd int64
+	for range b.N {
+		peak = run(false)
+	}
+	b.StopTimer()
+	peakFwd = run(true)
+	b.ReportMetric(float64(peak)/(1<<20), "peakRSS_MiB")
+	b.ReportMetric(float64(peakFwd)/(1<<20), "peakRSS+fwd_MiB")
+	b.ReportMetric(float64(cfg.NumParams()*4)/(1<<20), "f32weights_MiB")
+}
+
+// BenchmarkForwardTiny measures forward tokens/s (logits for a [8, 256] batch) on a small
+// Llama (the shape of the torch peer: hidden 256, 4 layers, 8 heads, intermediate 688, vocab 4096).
+func BenchmarkForwardTiny(b *testing.B) {
+	cfg := DefaultConfig(4096, 256, 688, 4, 8, 8)
+	m, err := NewRandomModel(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := NewRunner(backend.MustDefault(), m, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const B, T = 8, 256
+	ids := make([][]int32, B)
+	for i := range ids {
+		ids[i] = make([]int32, T)
+		for j := range ids[i] {
+			ids[i][j] = int32((i*31 + j*7) % cfg.VocabSize)
+		}
+	}
+	if _, err := r.Logits(ids, nil, nil); err != nil { // compile
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	for range b.N {
+		if _, err := r.Logits(ids, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(B*T*b.N)/time.Since(start).Seconds(), "tokens/s")
+	// CPU seconds per op: steadier than wall time on a shared machine (2 cores: ideal is wall·2).
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
+}
+
+// cpuTime is this process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkGenerateTiny measures KV-cache decoding speed (new tokens/s, greedy, batch 1) on the
+// torch peer's model shape, with a 32-token prompt and 96 new tokens.
+func BenchmarkGenerateTiny(b *testing.B) {
+	cfg := DefaultConfig(4096, 256, 688, 4, 8, 8)
+	m, err := NewRandomModel(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := NewRunner(backend.MustDefault(), m, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prompt := make([]int, 32)
+	for i := range prompt {
+		prompt[i] = (i * 37) % cfg.VocabSize
+	}
+	opts := GenerateOptions{MaxNewTokens: 96, EOSTokenIDs: []int{}}
+	if _, err := r.Generate(prompt, opts); err != nil { // compile
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	for range b.N {
+		if _, err := r.Generate(prompt, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(96*b.N)/time.Since(start).Seconds(), "new_tokens/s")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
+}

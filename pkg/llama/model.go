@@ -1,0 +1,238 @@
+package llama
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+)
+
+// Adapter changes the model inside a graph: LoRA (package lora) implements it. Module names
+// are HF module names without the parameter suffix ("model.layers.0.self_attn.q_proj",
+// "lm_head", "model.embed_tokens").
+type Adapter interface {
+	// Linear returns the output of the Linear module given its input x [..., in] and the base
+	// output y = x·Wᵀ (+ bias) [..., out]; return y itself for modules it does not adapt.
+	Linear(module string, x, y *Node) *Node
+	// Embedding returns the output of an Embedding module given the ids and the base output y.
+	Embedding(module string, ids, y *Node) *Node
+}
+
+// Weights maps HF parameter names to graph nodes. Frozen base weights and trainable
+// replacements (modules_to_save, trainable biases) are both just entries here.
+type Weights map[string]*Node
+
+func (w Weights) get(name string) *Node {
+	n, ok := w[name]
+	if !ok || n == nil {
+		panic(fmt.Errorf("llama forward: weight %q is not among the graph's weights", name))
+	}
+	return n
+}
+
+// KVCache holds, for one graph, the key and value buffers of every layer ([B, S, nKV, headDim])
+// and the position (scalar int32 node) where the new tokens' keys/values are written. After
+// ForwardWithCache returns, Keys and Values hold the updated buffers.
+type KVCache struct {
+	Keys, Values []*Node
+	Start        *Node
+}
+
+// Forward builds the logits [B, T, vocab] of the causal LM for inputIDs [B, T] (int32).
+//
+// positionIDs [B, T] (int32) are the rotary positions; nil means 0..T-1 on every row.
+// segmentIDs [B, T] (int32) give packed rows: a token attends only to earlier tokens of its own
+// segment (block-diagonal causal mask); nil means a plain causal mask. adapter may be nil.
+//
+// Weights must hold every name of Config.ParamSpecs. The forward is pure float32.
+func Forward(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs *Node) *Node {
+	h := Hidden(cfg, w, adapter, inputIDs, positionIDs, segmentIDs, nil, nil)
+	return LMHead(cfg, w, adapter, h)
+}
+
+// Hidden builds the final hidden states [B, T, hidden] (after the last RMSNorm). With a cache,
+// keys/values are written into it at cache.Start and attention spans the whole cache under
+// mask [B, T, S] (bool, true = may attend); without a cache mask is built from segmentIDs.
+func Hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs *Node, cache *KVCache, mask *Node) *Node {
+	g := inputIDs.Graph()
+	dims := inputIDs.Shape().Dimensions
+	if len(dims) != 2 {
+		panic(fmt.Errorf("llama forward: inputIDs must be [batch, seq], got shape %s", inputIDs.Shape()))
+	}
+	B, T := dims[0], dims[1]
+	ids := ConvertDType(inputIDs, dtypes.Int32)
+	if positionIDs == nil {
+		positionIDs = BroadcastPrefix(Iota(g, shapesInt32(T), 0), B)
+	}
+	if mask == nil {
+		mask = CausalMask(inputIDs, segmentIDs)
+	}
+	// Scores are laid out [B, nKV, T, group, S]; the mask broadcasts over heads.
+	S := mask.Shape().Dimensions[2]
+	mask5 := Reshape(mask, B, 1, T, 1, S)
+
+	emb := w.get("model.embed_tokens.weight")
+	x := Gather(emb, InsertAxes(ids, -1)) // [B, T, H]
+	if adapter != nil {
+		x = adapter.Embedding("model.embed_tokens", ids, x)
+	}
+	cos, sin := rotary(cfg, positionIDs)
+	for l := 0; l < cfg.NumHiddenLayers; l++ {
+		x = decoderLayer(cfg, w, adapter, l, x, cos, sin, mask5, cache)
+	}
+	return rmsNorm(x, w.get("model.norm.weight"), cfg.RMSNormEps)
+}
+
+// LMHead applies lm_head (or the tied embedding) to hidden states [..., hidden] → logits [..., vocab].
+func LMHead(cfg *Config, w Weights, adapter Adapter, hidden *Node) *Node {
+	name := "lm_head.weight"
+	if cfg.TieWordEmbeddings {
+		if _, ok := w[name]; !ok { // a modules_to_save copy of lm_head takes precedence
+			name = "model.embed_tokens.weight"
+		}
+	}
+	return linear(adapter, "lm_head", hidden, w.get(name), nil)
+}
+
+// CausalMask returns the bool mask [B, T, T]: position t may attend to s when s <= t and, with
+// segmentIDs, both tokens are in the same segment.
+func CausalMask(inputIDs, segmentIDs *Node) *Node {
+	g := inputIDs.Graph()
+	B, T := inputIDs.Shape().Dimensions[0], inputIDs.Shape().Dimensions[1]
+	row := Iota(g, shapesInt32(T, T), 0)
+	col := Iota(g, shapesInt32(T, T), 1)
+	causal := BroadcastPrefix(GreaterOrEqual(row, col), B)
+	if segmentIDs == nil {
+		return causal
+	}
+	seg := ConvertDType(segmentIDs, dtypes.Int32)
+	same := Equal(InsertAxes(seg, -1), InsertAxes(seg, 1)) // [B,T,1] vs [B,1,T]
+	return LogicalAnd(causal, same)
+}
+
+func shapesInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dims...) }
+
+// linear computes x·Wᵀ (+ b) contracting x's last axis with W's axis 1 (no transpose), then
+// lets the adapter modify the result. Activations are flattened to 2-D [N, in] first: the
+// weight gradients GoMLX derives for 2-D operands need only fast 2-D transposes.
+func linear(adapter Adapter, module string, x, weight, bias *Node) *Node {
+	dims := x.Shape().Dimensions
+	in := dims[len(dims)-1]
+	x2 := x
+	if len(dims) != 2 {
+		x2 = Reshape(x, -1, in)
+	}
+	var y *Node
+	if n := x2.Shape().Dimensions[0]; n > 0 && n < 8 {
+		// A few rows (KV-cache decoding): W·xᵀ runs on the Go backend's large-matrix kernel,
+		// several times faster than its small-matrix path for x·Wᵀ.
+		y = Transpose(DotGeneral(weight, []int{1}, nil, x2, []int{1}, nil), 0, 1)
+	} else {
+		y = DotGeneral(x2, []int{1}, nil, weight, []int{1}, nil)
+	}
+	if bias != nil {
+		y = Add(y, ExpandLeftToRank(bias, 2))
+	}
+	if adapter != nil {
+		y = adapter.Linear(module, x2, y)
+	}
+	if len(dims) != 2 {
+		out := append([]int{}, dims[:len(dims)-1]...)
+		y = Reshape(y, append(out, y.Shape().Dimensions[1])...)
+	}
+	return y
+}
+
+func proj(cfg *Config, w Weights, adapter Adapter, module string, x *Node, bias bool) *Node {
+	var b *Node
+	if bias {
+		b = w.get(module + ".bias")
+	}
+	return linear(adapter, module, x, w.get(module+".weight"), b)
+}
+
+// rmsNorm is HF's LlamaRMSNorm: w · x / sqrt(mean(x²) + eps). (Rsqrt has no gradient in GoMLX.)
+func rmsNorm(x, weight *Node, eps float64) *Node {
+	ms := ReduceAndKeep(Square(x), ReduceMean, -1)
+	y := Div(x, Sqrt(AddScalar(ms, eps)))
+	return Mul(y, ExpandLeftToRank(weight, y.Rank()))
+}
+
+// rotary returns cos and sin [B, T, 1, headDim/2] for the positions (the two halves of HF's
+// cat(freqs, freqs) are equal, so only one half is kept).
+func rotary(cfg *Config, positionIDs *Node) (cos, sin *Node) {
+	g := positionIDs.Graph()
+	pos := ConvertDType(positionIDs, dtypes.Float32)
+	if cfg.RopeScaling.Kind() == "linear" {
+		pos = DivScalar(pos, cfg.RopeScaling.Factor)
+	}
+	inv := Const(g, ropeInvFreq(cfg))
+	freqs := Mul(InsertAxes(pos, -1), ExpandLeftToRank(inv, 3)) // [B, T, d/2]
+	freqs = InsertAxes(freqs, 2)                                // [B, T, 1, d/2]
+	return Cos(freqs), Sin(freqs)
+}
+
+// applyRotary is x·cos + rotate_half(x)·sin on x [B, T, heads, d], with rotate_half(x) = cat(-x2, x1).
+func applyRotary(x, cos, sin *Node) *Node {
+	d := x.Shape().Dimensions[3]
+	x1 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(0, d/2))
+	x2 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(d/2, d))
+	o1 := Sub(Mul(x1, cos), Mul(x2, sin))
+	o2 := Add(Mul(x2, cos), Mul(x1, sin))
+	return Concatenate([]*Node{o1, o2}, 3)
+}
+
+func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, mask5 *Node, cache *KVCache) *Node {
+	p := fmt.Sprintf("model.layers.%d.", l)
+	B, T := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
+	nH, nKV, hd := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDimension()
+	group := nH / nKV
+
+	h := rmsNorm(x, w.get(p+"input_layernorm.weight"), cfg.RMSNormEps)
+	q := proj(cfg, w, adapter, p+"self_attn.q_proj", h, cfg.HasQKVBias())
+	k := proj(cfg, w, adapter, p+"self_attn.k_proj", h, cfg.HasQKVBias())
+	v := proj(cfg, w, adapter, p+"self_attn.v_proj", h, cfg.HasQKVBias())
+	// The 1/sqrt(d) scale is folded into q before rotation (rotation is linear).
+	q = applyRotary(Reshape(MulScalar(q, 1/math.Sqrt(float64(hd))), B, T, nH, hd), cos, sin)
+	k = applyRotary(Reshape(k, B, T, nKV, hd), cos, sin)
+	v = Reshape(v, B, T, nKV, hd)
+	if cache != nil {
+		zero := ScalarZero(x.Graph(), dtypes.Int32)
+		start := ConvertDType(cache.Start, dtypes.Int32)
+		cache.Keys[l] = DynamicUpdateSlice(cache.Keys[l], k, []*Node{zero, start, zero, zero})
+		cache.Values[l] = DynamicUpdateSlice(cache.Values[l], v, []*Node{zero, start, zero, zero})
+		k, v = cache.Keys[l], cache.Values[l]
+	}
+	// Grouped-query attention without repeating k/v: query head h = kv*group + j. Operands are
+	// laid out batch-major ([B, nKV, ...]) once, so that every DotGeneral below and its gradients
+	// run as plain batched matmuls in the Go backend (lhs contracting axes last).
+	qh := TransposeAllAxes(Reshape(q, B, T, nKV, group, hd), 0, 2, 1, 3, 4)    // [B, nKV, T, group, hd]
+	kh := TransposeAllAxes(k, 0, 2, 1, 3)                                      // [B, nKV, S, hd]
+	vh := TransposeAllAxes(v, 0, 2, 1, 3)                                      // [B, nKV, S, hd]
+	scores := DotGeneral(qh, []int{4}, []int{0, 1}, kh, []int{3}, []int{0, 1}) // [B, nKV, T, group, S]
+	scores = Where(mask5, scores, Scalar(x.Graph(), dtypes.Float32, -math.MaxFloat32))
+	probs := Softmax(scores, -1)
+	att := DotGeneral(probs, []int{4}, []int{0, 1}, vh, []int{2}, []int{0, 1}) // [B, nKV, T, group, hd]
+	att = Reshape(TransposeAllAxes(att, 0, 2, 1, 3, 4), B, T, nH*hd)
+	x = Add(x, proj(cfg, w, adapter, p+"self_attn.o_proj", att, cfg.HasOBias()))
+
+	h = rmsNorm(x, w.get(p+"post_attention_layernorm.weight"), cfg.RMSNormEps)
+	gate := proj(cfg, w, adapter, p+"mlp.gate_proj", h, false)
+	up := proj(cfg, w, adapter, p+"mlp.up_proj", h, false)
+	act := Mul(Mul(gate, Sigmoid(gate)), up) // SiLU(gate) * up
+	return Add(x, proj(cfg, w, adapter, p+"mlp.down_proj", act, false))
+}
+
+// NewWeights pairs names with graph nodes (e.g. the inputs of an Exec graph function).
+func NewWeights(names []string, nodes []*Node) Weights {
+	if len(names) != len(nodes) {
+		panic(fmt.Errorf("llama.NewWeights: %d names for %d nodes", len(names), len(nodes)))
+	}
+	w := make(Weights, len(names))
+	for i, n := range names {
+		w[n] = nodes[i]
+	}
+	return w
+}

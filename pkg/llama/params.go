@@ -1,0 +1,324 @@
+package llama
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/backend"
+)
+
+// ParamSpec is one parameter of the model: its HF name and shape.
+type ParamSpec struct {
+	Name  string
+	Shape []int
+}
+
+// Size is the number of elements.
+func (p ParamSpec) Size() int {
+	n := 1
+	for _, d := range p.Shape {
+		n *= d
+	}
+	return n
+}
+
+// LinearSpec describes a Linear module: HF module name (without ".weight"), in and out features.
+type LinearSpec struct {
+	Module  string // e.g. "model.layers.0.self_attn.q_proj" or "lm_head"
+	In, Out int
+	Bias    bool
+	Layer   int // decoder layer index, -1 for lm_head
+}
+
+// LinearModules lists every Linear module of the model in HF order (lm_head last), from the config alone.
+func (c *Config) LinearModules() []LinearSpec {
+	h, hd := c.HiddenSize, c.HeadDimension()
+	q, kv := c.NumAttentionHeads*hd, c.NumKeyValueHeads*hd
+	var out []LinearSpec
+	for l := 0; l < c.NumHiddenLayers; l++ {
+		p := fmt.Sprintf("model.layers.%d.", l)
+		out = append(out,
+			LinearSpec{p + "self_attn.q_proj", h, q, c.HasQKVBias(), l},
+			LinearSpec{p + "self_attn.k_proj", h, kv, c.HasQKVBias(), l},
+			LinearSpec{p + "self_attn.v_proj", h, kv, c.HasQKVBias(), l},
+			LinearSpec{p + "self_attn.o_proj", q, h, c.HasOBias(), l},
+			LinearSpec{p + "mlp.gate_proj", h, c.IntermediateSize, false, l},
+			LinearSpec{p + "mlp.up_proj", h, c.IntermediateSize, false, l},
+			LinearSpec{p + "mlp.down_proj", c.IntermediateSize, h, false, l},
+		)
+	}
+	out = append(out, LinearSpec{"lm_head", h, c.VocabSize, false, -1})
+	return out
+}
+
+// ParamSpecs lists the model's parameters in HF named_parameters order, computed from the config
+// alone. With tied embeddings lm_head.weight is omitted (it is model.embed_tokens.weight).
+func (c *Config) ParamSpecs() []ParamSpec {
+	h := c.HiddenSize
+	specs := []ParamSpec{{"model.embed_tokens.weight", []int{c.VocabSize, h}}}
+	for _, lin := range c.LinearModules() {
+		if lin.Module == "lm_head" {
+			continue
+		}
+		specs = append(specs, ParamSpec{lin.Module + ".weight", []int{lin.Out, lin.In}})
+		if lin.Bias {
+			specs = append(specs, ParamSpec{lin.Module + ".bias", []int{lin.Out}})
+		}
+		if strings.HasSuffix(lin.Module, "down_proj") {
+			p := fmt.Sprintf("model.layers.%d.", lin.Layer)
+			specs = append(specs, ParamSpec{p + "input_layernorm.weight", []int{h}},
+				ParamSpec{p + "post_attention_layernorm.weight", []int{h}})
+		}
+	}
+	specs = append(specs, ParamSpec{"model.norm.weight", []int{h}})
+	if !c.TieWordEmbeddings {
+		specs = append(specs, ParamSpec{"lm_head.weight", []int{c.VocabSize, h}})
+	}
+	return specs
+}
+
+// NumParams is the number of parameters (tied embeddings counted once, as PyTorch does).
+func (c *Config) NumParams() int64 {
+	var n int64
+	for _, p := range c.ParamSpecs() {
+		n += int64(p.Size())
+	}
+	return n
+}
+
+// Model is a config plus float32 weights keyed by HF parameter name.
+type Model struct {
+	Config  *Config
+	Weights map[string]*tensors.Tensor
+	// Unused lists checkpoint tensors that the model does not use (e.g. rotary_emb.inv_freq,
+	// or lm_head.weight of a tied model).
+	Unused []string
+}
+
+// ParamNames lists the parameter names in HF order.
+func (m *Model) ParamNames() []string {
+	specs := m.Config.ParamSpecs()
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// Check verifies that every expected weight is present with the right shape and dtype float32.
+func (m *Model) Check() error {
+	for _, s := range m.Config.ParamSpecs() {
+		t, ok := m.Weights[s.Name]
+		if !ok || t == nil {
+			return fmt.Errorf("missing weight %q (expected shape %v)", s.Name, s.Shape)
+		}
+		if !slices.Equal(t.Shape().Dimensions, s.Shape) {
+			return fmt.Errorf("weight %q has shape %v, config expects %v", s.Name, t.Shape().Dimensions, s.Shape)
+		}
+		if t.DType() != dtypes.Float32 {
+			return fmt.Errorf("weight %q has dtype %s, want float32", s.Name, t.DType())
+		}
+	}
+	return nil
+}
+
+// NewRandomModel makes a model with HF-style random initialisation (normal with std 0.02 for
+// matrices, ones for norms, zeros for biases), seeded. For tests, benchmarks and from-scratch training.
+func NewRandomModel(cfg *Config, seed uint64) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6c6c616d61))
+	m := &Model{Config: cfg, Weights: map[string]*tensors.Tensor{}}
+	for _, s := range cfg.ParamSpecs() {
+		t := NewFloat32Tensor(s.Shape...)
+		tensors.MustMutableFlatData(t, func(f []float32) {
+			switch {
+			case strings.HasSuffix(s.Name, "norm.weight"):
+				for i := range f {
+					f[i] = 1
+				}
+			case strings.HasSuffix(s.Name, ".bias"):
+			default:
+				for i := range f {
+					f[i] = float32(rng.NormFloat64() * 0.02)
+				}
+			}
+		})
+		m.Weights[s.Name] = t
+	}
+	return m, nil
+}
+
+// LoadModel reads config.json and the safetensors weights (single or sharded) of a HF model
+// directory. Tensors are read one at a time and converted to float32 (from F32, BF16, F16 or F64).
+func LoadModel(dir string) (*Model, error) {
+	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, err
+	}
+	ck, err := OpenCheckpoint(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	m := &Model{Config: cfg, Weights: map[string]*tensors.Tensor{}}
+	expected := map[string]bool{}
+	for _, s := range cfg.ParamSpecs() {
+		expected[s.Name] = true
+		info, ok := ck.Info(s.Name)
+		if !ok {
+			return nil, fmt.Errorf("%s: missing weight %q (expected shape %v)", dir, s.Name, s.Shape)
+		}
+		if !slices.Equal(info.Shape, s.Shape) {
+			return nil, fmt.Errorf("%s: weight %q has shape %v in the checkpoint, config expects %v", dir, s.Name, info.Shape, s.Shape)
+		}
+		t, err := ck.ReadFloat32(s.Name)
+		if err != nil {
+			return nil, err
+		}
+		m.Weights[s.Name] = t
+	}
+	for _, n := range ck.Names() {
+		if !expected[n] {
+			m.Unused = append(m.Unused, n)
+		}
+	}
+	return m, nil
+}
+
+// SaveOptions choose how Model.SaveWith writes the weights.
+type SaveOptions struct {
+	// DType of the stored weights: "float32" (default), "bfloat16" or "float16"; torch_dtype in
+	// config.json says the same.
+	DType string
+	// MaxShardBytes > 0 splits the weights into model-0000i-of-0000n.safetensors files of at most
+	// this size (a tensor larger than that gets a shard of its own) plus
+	// model.safetensors.index.json, as transformers' save_pretrained does.
+	MaxShardBytes int64
+}
+
+// Save writes config.json and model.safetensors (float32) into dir, creating it if needed.
+// Each file is written atomically.
+func (m *Model) Save(dir string) error { return m.SaveWith(dir, SaveOptions{}) }
+
+// SaveWith writes config.json and the weights (one file or shards) into dir. Files from a
+// previous save in the other layout are removed, so the directory loads unambiguously.
+func (m *Model) SaveWith(dir string, opts SaveOptions) error {
+	if err := m.Check(); err != nil {
+		return fmt.Errorf("saving model: %w", err)
+	}
+	stDType := map[string]string{"": "F32", "float32": "F32", "bfloat16": "BF16", "float16": "F16"}[opts.DType]
+	if stDType == "" {
+		return fmt.Errorf("saving model: dtype %q is not one of float32, bfloat16, float16", opts.DType)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	elem := int64(4)
+	if stDType != "F32" {
+		elem = 2
+	}
+	var shards [][]NamedTensor
+	var cur []NamedTensor
+	var curBytes, total int64
+	for _, n := range m.ParamNames() {
+		t := m.Weights[n]
+		size := int64(t.Shape().Size()) * elem
+		total += size
+		if opts.MaxShardBytes > 0 && len(cur) > 0 && curBytes+size > opts.MaxShardBytes {
+			shards = append(shards, cur)
+			cur, curBytes = nil, 0
+		}
+		cur = append(cur, NamedTensor{n, t})
+		curBytes += size
+	}
+	shards = append(shards, cur)
+	meta := map[string]string{"format": "pt"}
+	indexPath := filepath.Join(dir, "model.safetensors.index.json")
+	singlePath := filepath.Join(dir, "model.safetensors")
+	if len(shards) == 1 {
+		if err := WriteSafetensorsAs(singlePath, shards[0], meta, stDType); err != nil {
+			return err
+		}
+		if err := os.Remove(indexPath); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	} else {
+		weightMap := map[string]string{}
+		for i, sh := range shards {
+			file := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
+			if err := WriteSafetensorsAs(filepath.Join(dir, file), sh, meta, stDType); err != nil {
+				return err
+			}
+			for _, nt := range sh {
+				weightMap[nt.Name] = file
+			}
+		}
+		index, err := json.MarshalIndent(map[string]any{"metadata": map[string]int64{"total_size": total}, "weight_map": weightMap}, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(indexPath, append(index, '\n')); err != nil {
+			return err
+		}
+		if err := os.Remove(singlePath); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	cfg := *m.Config
+	cfg.TorchDType = map[string]string{"F32": "float32", "BF16": "bfloat16", "F16": "float16"}[stDType]
+	return cfg.Save(dir)
+}
+
+// Clone returns a deep copy of the model (new weight tensors).
+func (m *Model) Clone() *Model {
+	c := &Model{Config: m.Config, Weights: make(map[string]*tensors.Tensor, len(m.Weights))}
+	for n, t := range m.Weights {
+		c.Weights[n] = CloneTensor(t)
+	}
+	return c
+}
+
+// ropeInvFreq returns HF's inverse frequencies 1 / theta^(2i/d), i < d/2, computed as
+// transformers does (float32 of base ** (arange(0, d, 2) / d)).
+func ropeInvFreq(c *Config) []float32 {
+	d := c.HeadDimension()
+	inv := make([]float32, d/2)
+	for i := range inv {
+		e := float32(2*i) / float32(d)
+		inv[i] = float32(1.0 / math.Pow(c.RopeTheta, float64(e)))
+	}
+	return inv
+}
+
+// NewFloat32Tensor makes a zeroed float32 tensor. On backends with shared buffers (the Go
+// backend) it lives in a buffer the backend uses directly, so running a graph on it does not
+// copy it: model weights are held once in memory.
+func NewFloat32Tensor(dims ...int) *tensors.Tensor {
+	shape := shapes.Make(dtypes.Float32, dims...)
+	if b, err := backend.Default(); err == nil && b.HasSharedBuffers() {
+		if t, err := tensors.FromShapeForBackend(b, 0, shape); err == nil {
+			return t
+		}
+	}
+	return tensors.FromShape(shape)
+}
+
+// CloneTensor deep-copies a float32 tensor (into a shared buffer when possible).
+func CloneTensor(t *tensors.Tensor) *tensors.Tensor {
+	c := NewFloat32Tensor(t.Shape().Dimensions...)
+	tensors.MustConstFlatData(t, func(src []float32) {
+		tensors.MustMutableFlatData(c, func(dst []float32) { copy(dst, src) })
+	})
+	return c
+}

@@ -1,0 +1,289 @@
+package lora
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/llama"
+)
+
+// Adapter is a LoRA adapter for one base model config: its resolved plan and its tensors, keyed
+// by PEFT state-dict names without the "base_model.model." prefix
+// ("model.layers.0.self_attn.q_proj.lora_A.weight", "model.embed_tokens.lora_embedding_A",
+// "lm_head.weight" for a modules_to_save copy, "model.layers.0.self_attn.q_proj.bias" for a
+// trainable bias). Every tensor of an adapter is trainable; base weights never are.
+type Adapter struct {
+	Plan    *Plan
+	Tensors map[string]*tensors.Tensor
+}
+
+// New resolves cfg against the base model and initialises the adapter as PEFT does
+// (init_lora_weights), seeded. modules_to_save copies and trainable biases start as copies of
+// the base weights.
+func New(cfg Config, base *llama.Model, seed uint64) (*Adapter, error) {
+	plan, err := cfg.Resolve(base.Config)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6c6f7261))
+	a := &Adapter{Plan: plan, Tensors: map[string]*tensors.Tensor{}}
+	for _, m := range plan.Modules {
+		A := make([]float32, m.R*m.In)
+		B := make([]float32, m.Out*m.R)
+		mode := cfg.InitLoraWeights
+		switch {
+		case m.Kind == KindEmbedding && mode == InitRandom: // PEFT: torch.randn for both
+			fillNormal(rng, A, 1)
+			fillNormal(rng, B, 1)
+		case m.Kind == KindEmbedding: // A zeros, B normal
+			fillNormal(rng, B, 1)
+		case mode == InitGaussian: // A ~ N(0, std=1/r), B zeros
+			fillNormal(rng, A, 1/float64(m.R))
+		case mode == InitRandom: // nn.Linear default init for both: U(±1/sqrt(fan_in))
+			fillUniform(rng, A, 1/math.Sqrt(float64(m.In)))
+			fillUniform(rng, B, 1/math.Sqrt(float64(m.R)))
+		default: // kaiming_uniform_(a=√5): bound = gain·sqrt(3/fan_in) = 1/sqrt(fan_in)
+			fillUniform(rng, A, 1/math.Sqrt(float64(m.In)))
+		}
+		a.Tensors[m.AName()] = tensors.FromFlatDataAndDimensions(A, m.AShape()...)
+		a.Tensors[m.BName()] = tensors.FromFlatDataAndDimensions(B, m.BShape()...)
+	}
+	for _, s := range append(slices.Clone(plan.ModulesToSave), plan.Biases...) {
+		src := s.Name
+		if _, ok := base.Weights[src]; !ok && src == "lm_head.weight" && base.Config.TieWordEmbeddings {
+			src = "model.embed_tokens.weight"
+		}
+		t, ok := base.Weights[src]
+		if !ok {
+			return nil, fmt.Errorf("base model has no weight %q to copy for %s", src, s.Name)
+		}
+		a.Tensors[s.Name] = tensors.FromFlatDataAndDimensions(tensors.MustCopyFlatData[float32](t), t.Shape().Dimensions...)
+	}
+	return a, nil
+}
+
+func fillNormal(rng *rand.Rand, x []float32, std float64) {
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * std)
+	}
+}
+
+func fillUniform(rng *rand.Rand, x []float32, bound float64) {
+	for i := range x {
+		x[i] = float32((2*rng.Float64() - 1) * bound)
+	}
+}
+
+// Names lists the adapter's tensor names in model order (the order of Plan.ParamSpecs).
+func (a *Adapter) Names() []string {
+	specs := a.Plan.ParamSpecs()
+	out := make([]string, len(specs))
+	for i, s := range specs {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// AdapterTensors implements llama.GraphAdapter.
+func (a *Adapter) AdapterTensors() []llama.NamedTensor {
+	var out []llama.NamedTensor
+	for _, n := range a.Names() {
+		out = append(out, llama.NamedTensor{Name: n, Tensor: a.Tensors[n]})
+	}
+	return out
+}
+
+// Bind implements llama.GraphAdapter: the inference-mode hook (no dropout), reading the adapter's
+// tensors from w by name.
+func (a *Adapter) Bind(w llama.Weights) llama.Adapter {
+	return &Bound{Plan: a.Plan, W: w}
+}
+
+// Bound is the graph hook of a plan: it reads LoRA tensors from W (by the adapter's names).
+// With Training set and LoraDropout > 0, dropout acts on each LoRA input, drawing from RNG (a
+// GoMLX RNG state node, e.g. from RNGStateFromSeedForGraph); RNG is advanced as masks are drawn,
+// so a trainer can carry the final state out of the graph.
+type Bound struct {
+	Plan     *Plan
+	W        llama.Weights
+	Training bool
+	RNG      *Node
+}
+
+// BindTraining returns a hook for training graphs: dropout (when lora_dropout > 0) draws from rng.
+func BindTraining(p *Plan, w llama.Weights, rng *Node) *Bound {
+	return &Bound{Plan: p, W: w, Training: true, RNG: rng}
+}
+
+func (b *Bound) get(name string) *Node {
+	n, ok := b.W[name]
+	if !ok || n == nil {
+		panic(fmt.Errorf("lora: tensor %q is not among the graph's weights", name))
+	}
+	return n
+}
+
+// Linear implements llama.Adapter: y + B(A(dropout(x)))·scaling.
+func (b *Bound) Linear(module string, x, y *Node) *Node {
+	m, ok := b.Plan.Module(module)
+	if !ok || m.Kind != KindLinear {
+		return y
+	}
+	xin := x
+	if p := b.Plan.Config.LoraDropout; b.Training && p > 0 {
+		if b.RNG == nil {
+			panic(fmt.Errorf("lora: training with lora_dropout=%g needs an RNG state", p))
+		}
+		var u *Node
+		b.RNG, u = RandomUniform(b.RNG, x.Shape())
+		keep := GreaterOrEqual(u, Scalar(x.Graph(), x.DType(), p))
+		xin = Where(keep, MulScalar(x, 1/(1-p)), ZerosLike(x))
+	}
+	// tᵀ = A·xᵀ [r, N]: with A on the left, A's gradient needs no transpose and x's gradient
+	// only transposes the narrow [r, N] tensor (GoMLX's Go backend wants lhs contracting axes last).
+	x2 := xin
+	if xin.Rank() != 2 {
+		x2 = Reshape(xin, -1, m.In)
+	}
+	tT := DotGeneral(b.get(m.AName()), []int{1}, nil, x2, []int{1}, nil) // [r, N]
+	tT = MulScalar(tT, m.Scaling)                                        // scale the narrow tensor
+	u := DotGeneral(tT, []int{0}, nil, b.get(m.BName()), []int{1}, nil)  // [N, out]
+	if y.Rank() != 2 {
+		u = Reshape(u, y.Shape().Dimensions...)
+	}
+	return Add(y, u)
+}
+
+// Embedding implements llama.Adapter: y + (Aᵀ[ids] · Bᵀ)·scaling (no dropout, as in PEFT).
+func (b *Bound) Embedding(module string, ids, y *Node) *Node {
+	m, ok := b.Plan.Module(module)
+	if !ok || m.Kind != KindEmbedding {
+		return y
+	}
+	at := Transpose(b.get(m.AName()), 0, 1) // [vocab, r]
+	t := Gather(at, InsertAxes(ids, -1))    // [B, T, r]
+	t = MulScalar(t, m.Scaling)
+	return Add(y, DotGeneral(t, []int{t.Rank() - 1}, nil, b.get(m.BName()), []int{1}, nil))
+}
+
+// Check verifies that the adapter holds exactly the plan's tensors with the plan's shapes.
+func (a *Adapter) Check() error {
+	specs := a.Plan.ParamSpecs()
+	for _, s := range specs {
+		t, ok := a.Tensors[s.Name]
+		if !ok {
+			return fmt.Errorf("adapter is missing %q (expected shape %v)", s.Name, s.Shape)
+		}
+		if !slices.Equal(t.Shape().Dimensions, s.Shape) {
+			return fmt.Errorf("adapter tensor %q has shape %v, expected %v", s.Name, t.Shape().Dimensions, s.Shape)
+		}
+		if t.DType() != dtypes.Float32 {
+			return fmt.Errorf("adapter tensor %q has dtype %s, want float32", s.Name, t.DType())
+		}
+	}
+	if len(a.Tensors) != len(specs) {
+		for n := range a.Tensors {
+			if !slices.ContainsFunc(specs, func(s llama.ParamSpec) bool { return s.Name == n }) {
+				return fmt.Errorf("adapter has tensor %q that its config does not call for", n)
+			}
+		}
+	}
+	return nil
+}
+
+// Merge folds the adapter into the model's weights in place: W += scaling·B·A for Linear
+// modules, E += scaling·(B·A)ᵀ for embeddings, modules_to_save and bias copies replace the base
+// weights. Merging into a tied embedding/lm_head is refused (it would change both).
+func (a *Adapter) Merge(m *llama.Model) error { return a.merge(m, +1) }
+
+// Unmerge subtracts what Merge added to LoRA-adapted weights. modules_to_save and biases cannot
+// be unmerged (their original values are gone), so Unmerge refuses adapters with them.
+func (a *Adapter) Unmerge(m *llama.Model) error {
+	if len(a.Plan.ModulesToSave)+len(a.Plan.Biases) > 0 {
+		return fmt.Errorf("unmerge: adapter has modules_to_save or trainable biases, whose base values a merge overwrote")
+	}
+	return a.merge(m, -1)
+}
+
+func (a *Adapter) merge(m *llama.Model, sign float32) error {
+	if err := a.Check(); err != nil {
+		return err
+	}
+	if err := m.Check(); err != nil {
+		return err
+	}
+	// Refuse before changing anything.
+	for _, mod := range a.Plan.Modules {
+		if m.Config.TieWordEmbeddings && (mod.Name == "lm_head" || mod.Name == "model.embed_tokens") {
+			return fmt.Errorf("merge: %s shares its weight with the tied embeddings; merging would change both", mod.Name)
+		}
+		if _, ok := m.Weights[mod.Name+".weight"]; !ok {
+			return fmt.Errorf("merge: model has no weight %q", mod.Name+".weight")
+		}
+	}
+	for _, s := range a.Plan.ModulesToSave {
+		if s.Name == "lm_head.weight" && m.Config.TieWordEmbeddings {
+			return fmt.Errorf("merge: lm_head in modules_to_save of a tied model would untie it; not supported")
+		}
+	}
+	for _, mod := range a.Plan.Modules {
+		wt := m.Weights[mod.Name+".weight"]
+		A := tensors.MustCopyFlatData[float32](a.Tensors[mod.AName()])
+		B := tensors.MustCopyFlatData[float32](a.Tensors[mod.BName()])
+		s := sign * float32(mod.Scaling)
+		r := mod.R
+		tensors.MustMutableFlatData(wt, func(W []float32) {
+			if mod.Kind == KindLinear { // W [out, in] += s · B[out, r] · A[r, in]
+				for o := 0; o < mod.Out; o++ {
+					row := W[o*mod.In : (o+1)*mod.In]
+					for k := 0; k < r; k++ {
+						c := s * B[o*r+k]
+						if c == 0 {
+							continue
+						}
+						ak := A[k*mod.In : (k+1)*mod.In]
+						for i := range row {
+							row[i] += c * ak[i]
+						}
+					}
+				}
+				return
+			}
+			// Embedding: E [vocab, dim] += s · Aᵀ[vocab, r] · Bᵀ[r, dim]
+			vocab, dim := mod.In, mod.Out
+			for v := 0; v < vocab; v++ {
+				row := W[v*dim : (v+1)*dim]
+				for k := 0; k < r; k++ {
+					c := s * A[k*vocab+v]
+					if c == 0 {
+						continue
+					}
+					for d := range row {
+						row[d] += c * B[d*r+k]
+					}
+				}
+			}
+		})
+	}
+	if sign > 0 {
+		for _, s := range append(slices.Clone(a.Plan.ModulesToSave), a.Plan.Biases...) {
+			src := a.Tensors[s.Name]
+			m.Weights[s.Name] = tensors.FromFlatDataAndDimensions(tensors.MustCopyFlatData[float32](src), src.Shape().Dimensions...)
+		}
+	}
+	return nil
+}
+
+// Clone deep-copies the adapter.
+func (a *Adapter) Clone() *Adapter {
+	c := &Adapter{Plan: a.Plan, Tensors: map[string]*tensors.Tensor{}}
+	for n, t := range a.Tensors {
+		c.Tensors[n] = tensors.FromFlatDataAndDimensions(tensors.MustCopyFlatData[float32](t), t.Shape().Dimensions...)
+	}
+	return c
+}
