@@ -1,0 +1,177 @@
+package mask
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/loralab/loralab/pkg/chat"
+)
+
+// twoTurns is a DeepSeek-V3 style conversation whose byte encoding is easy to read:
+//
+//	pos: 0   1   2    3   4     5   6   7    8   9     10  11  12
+//	     BOS 'S' User 'q' Asst  'A' EOS User 'r' Asst  'B' 'C' EOS
+func twoTurns() []chat.Segment {
+	return []chat.Segment{
+		{Text: "<｜begin▁of▁sentence｜>", Kind: chat.Control, Turn: -1},
+		{Text: "S", Kind: chat.Content, Role: chat.RoleSystem, Turn: -1},
+		{Text: "<｜User｜>", Kind: chat.Control, Role: chat.RoleUser, Turn: 0},
+		{Text: "q", Kind: chat.Content, Role: chat.RoleUser, Turn: 0},
+		{Text: "<｜Assistant｜>", Kind: chat.Control, Role: chat.RoleAssistant, Turn: 0},
+		{Text: "A", Kind: chat.Content, Role: chat.RoleAssistant, Turn: 0},
+		{Text: "<｜end▁of▁sentence｜>", Kind: chat.EndOfTurn, Role: chat.RoleAssistant, Turn: 0},
+		{Text: "<｜User｜>", Kind: chat.Control, Role: chat.RoleUser, Turn: 1},
+		{Text: "r", Kind: chat.Content, Role: chat.RoleUser, Turn: 1},
+		{Text: "<｜Assistant｜>", Kind: chat.Control, Role: chat.RoleAssistant, Turn: 1},
+		{Text: "BC", Kind: chat.Content, Role: chat.RoleAssistant, Turn: 1},
+		{Text: "<｜end▁of▁sentence｜>", Kind: chat.EndOfTurn, Role: chat.RoleAssistant, Turn: 1},
+	}
+}
+
+const X = IgnoreIndex
+
+func TestStrategies(t *testing.T) {
+	bos, eos := testEnc.id("<｜begin▁of▁sentence｜>"), testEnc.id("<｜end▁of▁sentence｜>")
+	usr, ast := testEnc.id("<｜User｜>"), testEnc.id("<｜Assistant｜>")
+	ids := []int32{bos, 'S', usr, 'q', ast, 'A', eos, usr, 'r', ast, 'B', 'C', eos}
+	tests := []struct {
+		strategy Strategy
+		want     []Example
+	}{
+		{AllAssistantTurns, []Example{{ids,
+			[]int32{X, X, X, X, X, 'A', eos, X, X, X, 'B', 'C', eos},
+			[]int32{-1, -1, -1, -1, -1, 0, 0, -1, -1, -1, 1, 1, 1}}}},
+		{LastTurnOnly, []Example{{ids,
+			[]int32{X, X, X, X, X, X, X, X, X, X, 'B', 'C', eos},
+			[]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 1, 1}}}},
+		{SplitPerTurn, []Example{
+			{ids[:7], []int32{X, X, X, X, X, 'A', eos}, []int32{-1, -1, -1, -1, -1, 0, 0}},
+			{ids, []int32{X, X, X, X, X, X, X, X, X, X, 'B', 'C', eos},
+				[]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 1, 1}}}},
+		{TrainOnPrompt, []Example{{ids, ids,
+			[]int32{-1, -1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.strategy.String(), func(t *testing.T) {
+			got, err := Build(twoTurns(), testEnc, tc.strategy, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got  %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLabelConvention checks the HF convention: labels aligned with inputs, shift in the loss.
+func TestLabelConvention(t *testing.T) {
+	exs, err := Build(twoTurns(), testEnc, AllAssistantTurns, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := exs[0]
+	if len(ex.Labels) != len(ex.InputIDs) || len(ex.Turn) != len(ex.InputIDs) {
+		t.Fatalf("lengths: ids %d labels %d turn %d", len(ex.InputIDs), len(ex.Labels), len(ex.Turn))
+	}
+	for i, l := range ex.Labels {
+		if l != IgnoreIndex && l != ex.InputIDs[i] {
+			t.Errorf("labels[%d] = %d, want %d or %d", i, l, ex.InputIDs[i], IgnoreIndex)
+		}
+	}
+	// The loss target at position i is labels[i+1]: the first reply token 'A' (position 5)
+	// is predicted from the "<｜Assistant｜>" token at position 4.
+	tgt := ShiftedTargets(ex.Labels)
+	if tgt[4] != 'A' || tgt[3] != IgnoreIndex || tgt[len(tgt)-1] != IgnoreIndex {
+		t.Errorf("shifted targets %v: want 'A' at 4, -100 at 3 and at the end", tgt)
+	}
+	if ex.InputIDs[4] != testEnc.id("<｜Assistant｜>") {
+		t.Errorf("position 4 holds %d, want <｜Assistant｜>", ex.InputIDs[4])
+	}
+}
+
+func TestTruncation(t *testing.T) {
+	tests := []struct {
+		name     string
+		strategy Strategy
+		opts     Options
+		wantLens []int
+		want     Dropped
+	}{
+		{"fits", AllAssistantTurns, Options{MaxLength: 13}, []int{13}, Dropped{}},
+		{"drop", AllAssistantTurns, Options{MaxLength: 10}, nil, Dropped{Samples: 1, Turns: 2, Tokens: 13, SupervisedTokens: 5}},
+		{"cut_right", AllAssistantTurns, Options{MaxLength: 10, Truncation: CutRight}, []int{10}, Dropped{Turns: 1, Tokens: 3, SupervisedTokens: 3}},
+		{"cut_right_nothing_left", AllAssistantTurns, Options{MaxLength: 5, Truncation: CutRight}, nil, Dropped{Samples: 1, Turns: 2, Tokens: 13, SupervisedTokens: 5}},
+		{"keep_from_end", AllAssistantTurns, Options{MaxLength: 10, Truncation: KeepTurnsFromEnd}, []int{8}, Dropped{Turns: 1, Tokens: 5, SupervisedTokens: 2}},
+		{"keep_from_end_too_long", AllAssistantTurns, Options{MaxLength: 7, Truncation: KeepTurnsFromEnd}, nil, Dropped{Samples: 1, Turns: 2, Tokens: 13, SupervisedTokens: 5}},
+		{"split_drop_long_prefix", SplitPerTurn, Options{MaxLength: 10}, []int{7}, Dropped{Samples: 1, Turns: 1, Tokens: 13, SupervisedTokens: 3}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var d Dropped
+			tc.opts.Dropped = &d
+			exs, err := Build(twoTurns(), testEnc, tc.strategy, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lens []int
+			for _, ex := range exs {
+				lens = append(lens, ex.Len())
+				if ex.Len() > tc.opts.MaxLength {
+					t.Errorf("example of %d tokens exceeds MaxLength %d", ex.Len(), tc.opts.MaxLength)
+				}
+			}
+			if !reflect.DeepEqual(lens, tc.wantLens) {
+				t.Errorf("lengths %v, want %v", lens, tc.wantLens)
+			}
+			if d != tc.want {
+				t.Errorf("dropped %+v, want %+v", d, tc.want)
+			}
+		})
+	}
+	// keep_turns_from_end keeps BOS + system, then the last turn.
+	exs, _ := Build(twoTurns(), testEnc, AllAssistantTurns, Options{MaxLength: 10, Truncation: KeepTurnsFromEnd})
+	bos, usr := testEnc.id("<｜begin▁of▁sentence｜>"), testEnc.id("<｜User｜>")
+	if got := exs[0].InputIDs[:4]; !reflect.DeepEqual(got, []int32{bos, 'S', usr, 'r'}) {
+		t.Errorf("kept head+turn starts %v", got)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	userOnly := []chat.Segment{{Text: "hi", Kind: chat.Content, Role: chat.RoleUser, Turn: 0}}
+	if _, err := Build(userOnly, testEnc, AllAssistantTurns, Options{}); !errors.Is(err, ErrNoSupervision) {
+		t.Errorf("user-only conversation: err = %v, want ErrNoSupervision", err)
+	}
+	bad := []struct {
+		name string
+		segs []chat.Segment
+		opts Options
+		s    Strategy
+	}{
+		{"kind", []chat.Segment{{Text: "x", Kind: 7, Role: chat.RoleAssistant}}, Options{}, AllAssistantTurns},
+		{"eot_user", []chat.Segment{{Text: "x", Kind: chat.EndOfTurn, Role: chat.RoleUser}}, Options{}, AllAssistantTurns},
+		{"turn", []chat.Segment{{Text: "x", Kind: chat.Content, Role: chat.RoleAssistant, Turn: -1}}, Options{}, AllAssistantTurns},
+		{"maxlen", twoTurns(), Options{MaxLength: -1}, AllAssistantTurns},
+		{"strategy", twoTurns(), Options{}, Strategy(42)},
+		{"truncation", twoTurns(), Options{MaxLength: 3, Truncation: 9}, AllAssistantTurns},
+	}
+	for _, tc := range bad {
+		if _, err := Build(tc.segs, testEnc, tc.s, tc.opts); err == nil || errors.Is(err, ErrNoSupervision) {
+			t.Errorf("%s: err = %v, want a validation error", tc.name, err)
+		}
+	}
+}
+
+func TestParseStrategy(t *testing.T) {
+	for in, want := range map[string]Strategy{"method1": LastTurnOnly, "split_per_turn": SplitPerTurn, "": AllAssistantTurns,
+		"ALL_ASSISTANT_TURNS": AllAssistantTurns, "train_on_prompt": TrainOnPrompt} {
+		got, err := ParseStrategy(in)
+		if err != nil || got != want {
+			t.Errorf("ParseStrategy(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseStrategy("method4"); err == nil {
+		t.Error("ParseStrategy(method4) succeeded")
+	}
+}

@@ -1,0 +1,327 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/loralab/loralab/pkg/adamw"
+)
+
+// Checkpoint layout: OutputDir/checkpoint-<step>/ holds
+//
+//	trainable.safetensors   the trainable parameters by name
+//	optimizer.safetensors   AdamW moments (<name>.exp_avg, <name>.exp_avg_sq) and "step"
+//	trainer_state.json      step, data position, RNG state, seed, args, elapsed time
+//	history.csv             the step records so far
+//	eval_history.csv        the evaluations so far (EvalRow)
+//
+// The directory is written under a temporary name in OutputDir and renamed into place, so a
+// checkpoint directory is either complete or absent.
+const (
+	CheckpointPrefix = "checkpoint-"
+	TrainableFile    = "trainable.safetensors"
+	OptimizerFile    = "optimizer.safetensors"
+	StateFile        = "trainer_state.json"
+)
+
+// DataPosition is where the data stands after a step: the next micro-batch to read.
+type DataPosition struct {
+	Epoch     int `json:"epoch"`
+	NextBatch int `json:"next_batch"`
+}
+
+type trainerState struct {
+	GlobalStep     int          `json:"global_step"`
+	TotalSteps     int          `json:"max_steps"`
+	Data           DataPosition `json:"data_position"`
+	RNGState       []uint64     `json:"rng_state"`
+	Seed           int64        `json:"seed"`
+	ElapsedSeconds float64      `json:"elapsed_seconds"`
+	Args           Args         `json:"args"`
+}
+
+// CheckpointDir returns the directory name of the checkpoint of step in dir.
+func CheckpointDir(dir string, step int) string {
+	return filepath.Join(dir, fmt.Sprintf("%s%d", CheckpointPrefix, step))
+}
+
+// Checkpoints lists the complete checkpoints in dir by step, ascending.
+func Checkpoints(dir string) ([]int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("train: listing checkpoints: %w", err)
+	}
+	var steps []int
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), CheckpointPrefix) {
+			continue
+		}
+		s, err := strconv.Atoi(strings.TrimPrefix(e.Name(), CheckpointPrefix))
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), StateFile)); err == nil {
+			steps = append(steps, s)
+		}
+	}
+	sort.Ints(steps)
+	return steps, nil
+}
+
+// dataPosition returns the data position after s optimizer steps.
+func (t *Trainer) dataPosition(s int) DataPosition {
+	if s == 0 {
+		return DataPosition{}
+	}
+	epoch, idx := t.window(s - 1)
+	next := idx[len(idx)-1] + 1
+	if next >= t.TrainData.NumBatches() {
+		return DataPosition{Epoch: epoch + 1}
+	}
+	return DataPosition{Epoch: epoch, NextBatch: next}
+}
+
+// SaveCheckpoint writes a checkpoint of the current state to OutputDir (see CheckpointPrefix)
+// and the history tables to OutputDir, and prunes old checkpoints beyond SaveTotalLimit. It
+// returns the checkpoint directory.
+func (t *Trainer) SaveCheckpoint() (string, error) {
+	dir := t.Args.OutputDir
+	if dir == "" {
+		return "", fmt.Errorf("train: SaveCheckpoint: output_dir is not set")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("train: %w", err)
+	}
+	tmp, err := os.MkdirTemp(dir, ".tmp-"+CheckpointPrefix)
+	if err != nil {
+		return "", fmt.Errorf("train: %w", err)
+	}
+	defer os.RemoveAll(tmp) // no-op after the rename
+	final := CheckpointDir(dir, t.step)
+	if err := t.writeCheckpointFiles(tmp); err != nil {
+		return "", fmt.Errorf("train: checkpoint %s: %w", final, err)
+	}
+	if err := os.RemoveAll(final); err != nil {
+		return "", fmt.Errorf("train: replacing %s: %w", final, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return "", fmt.Errorf("train: %w", err)
+	}
+	syncDir(dir)
+	t.lastCkpt = final
+	if err := t.SaveHistory(dir); err != nil {
+		return final, err
+	}
+	if t.Args.SaveTotalLimit > 0 {
+		steps, err := Checkpoints(dir)
+		if err != nil {
+			return final, err
+		}
+		for len(steps) > t.Args.SaveTotalLimit {
+			if steps[0] != t.step {
+				if err := os.RemoveAll(CheckpointDir(dir, steps[0])); err != nil {
+					return final, fmt.Errorf("train: pruning: %w", err)
+				}
+			}
+			steps = steps[1:]
+		}
+	}
+	return final, nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+func writeSynced(path string, data []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (t *Trainer) writeCheckpointFiles(dir string) error {
+	params := map[string]*tensors.Tensor{}
+	moments := adamw.State{Step: t.step, ExpAvg: map[string]*tensors.Tensor{}, ExpAvgSq: map[string]*tensors.Tensor{}}
+	for i, n := range t.st.names {
+		params[n] = t.params[i]
+		moments.ExpAvg[n], moments.ExpAvgSq[n] = t.m[i], t.v[i]
+	}
+	for _, f := range []struct {
+		name string
+		ts   map[string]*tensors.Tensor
+	}{{TrainableFile, params}, {OptimizerFile, moments.Flatten()}} {
+		data, err := encodeSafetensors(f.ts)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		if err := writeSynced(filepath.Join(dir, f.name), data); err != nil {
+			return err
+		}
+	}
+	rng, err := tensors.CopyFlatData[uint64](t.rng)
+	if err != nil {
+		return fmt.Errorf("reading the RNG state: %w", err)
+	}
+	st := trainerState{GlobalStep: t.step, TotalSteps: t.totalSteps, Data: t.dataPosition(t.step), RNGState: rng,
+		Seed: t.Args.Seed, Args: t.Args}
+	if len(t.history) > 0 {
+		st.ElapsedSeconds = t.history[len(t.history)-1].ElapsedSeconds
+	}
+	js, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeSynced(filepath.Join(dir, StateFile), js); err != nil {
+		return err
+	}
+	if err := WriteCSV(filepath.Join(dir, "history.csv"), t.history); err != nil {
+		return err
+	}
+	return WriteCSV(filepath.Join(dir, "eval_history.csv"), EvalRows(t.evals))
+}
+
+// Resume loads the newest checkpoint of dir ("" means Args.OutputDir) into the trainer, so that
+// Train continues where that run stopped: parameters, AdamW moments and step, RNG state, data
+// position and history. It returns false (and changes nothing) when dir has no checkpoint.
+//
+// The trainer must have been built with the same model parameters (names and shapes) and the
+// same data; the arguments may differ only in ways that keep the step → batches mapping
+// (batch size, accumulation and the data set are checked through the saved total steps).
+func (t *Trainer) Resume(dir string) (bool, error) {
+	if dir == "" {
+		dir = t.Args.OutputDir
+	}
+	steps, err := Checkpoints(dir)
+	if err != nil {
+		return false, err
+	}
+	// Temporary directories of checkpoints whose writing was interrupted (a killed run).
+	if stale, _ := filepath.Glob(filepath.Join(dir, ".tmp-"+CheckpointPrefix+"*")); len(stale) > 0 {
+		for _, s := range stale {
+			_ = os.RemoveAll(s)
+		}
+	}
+	if len(steps) == 0 {
+		return false, nil
+	}
+	return true, t.LoadCheckpoint(CheckpointDir(dir, steps[len(steps)-1]))
+}
+
+// LoadCheckpoint loads one checkpoint directory (see Resume).
+func (t *Trainer) LoadCheckpoint(ckpt string) error {
+	wrap := func(err error) error { return fmt.Errorf("train: loading checkpoint %s: %w", ckpt, err) }
+	raw, err := os.ReadFile(filepath.Join(ckpt, StateFile))
+	if err != nil {
+		return wrap(err)
+	}
+	var st trainerState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return wrap(err)
+	}
+	if st.TotalSteps != t.totalSteps {
+		return wrap(fmt.Errorf("it was saved by a run of %d steps, this trainer runs %d (different data, batch size, accumulation or epochs)",
+			st.TotalSteps, t.totalSteps))
+	}
+	if st.Data != t.dataPosition(st.GlobalStep) {
+		return wrap(fmt.Errorf("data position %+v does not match this trainer's %+v at step %d", st.Data, t.dataPosition(st.GlobalStep), st.GlobalStep))
+	}
+	params, err := readSafetensors(filepath.Join(ckpt, TrainableFile))
+	if err != nil {
+		return wrap(err)
+	}
+	flat, err := readSafetensors(filepath.Join(ckpt, OptimizerFile))
+	if err != nil {
+		return wrap(err)
+	}
+	opt, err := adamw.UnflattenState(flat)
+	if err != nil {
+		return wrap(err)
+	}
+	n := len(t.st.names)
+	newP, newM, newV := make([]*tensors.Tensor, n), make([]*tensors.Tensor, n), make([]*tensors.Tensor, n)
+	if len(params) != n {
+		return wrap(fmt.Errorf("%d trainable parameters saved, the model has %d", len(params), n))
+	}
+	for i, name := range t.st.names {
+		p, m, v := params[name], opt.ExpAvg[name], opt.ExpAvgSq[name]
+		if p == nil || m == nil || v == nil {
+			return wrap(fmt.Errorf("parameter %q (or its moments) missing", name))
+		}
+		want := t.params[i].Shape()
+		for _, x := range []*tensors.Tensor{p, m, v} {
+			if !x.Shape().Equal(want) {
+				return wrap(fmt.Errorf("parameter %q: saved shape %s, model shape %s", name, x.Shape(), want))
+			}
+		}
+		newP[i], newM[i], newV[i] = p, m, v
+	}
+	if len(st.RNGState) != graph.RNGStateShape.Size() {
+		return wrap(fmt.Errorf("RNG state has %d words, want %d", len(st.RNGState), graph.RNGStateShape.Size()))
+	}
+	hist, err := ReadCSV[Record](filepath.Join(ckpt, "history.csv"))
+	if err != nil {
+		return wrap(err)
+	}
+	rows, err := ReadCSV[EvalRow](filepath.Join(ckpt, "eval_history.csv"))
+	if err != nil {
+		return wrap(err)
+	}
+	t.params, t.m, t.v = newP, newM, newV
+	t.rng = tensors.FromFlatDataAndDimensions(st.RNGState, rngDims()...)
+	t.step = st.GlobalStep
+	t.history = hist
+	t.evals = evalsFromRows(rows)
+	t.lastCkpt = ckpt
+	return nil
+}
+
+// rngDims returns the dimensions of the RNG state (uint64 words).
+func rngDims() []int { return append([]int(nil), graph.RNGStateShape.Dimensions...) }
+
+// evalsFromRows is the inverse of EvalRows.
+func evalsFromRows(rows []EvalRow) []EvalResult {
+	var out []EvalResult
+	for _, r := range rows {
+		if r.Turn == 0 {
+			out = append(out, EvalResult{Step: r.Step, Loss: r.Loss, Perplexity: r.Perplexity, Accuracy: r.Accuracy, Tokens: r.Tokens})
+			continue
+		}
+		if len(out) == 0 {
+			continue
+		}
+		last := &out[len(out)-1]
+		last.PerTurn = append(last.PerTurn, TurnMetrics{Turn: r.Turn, Loss: r.Loss, Perplexity: r.Perplexity,
+			Accuracy: r.Accuracy, Tokens: r.Tokens})
+	}
+	return out
+}
+
+// shapesOf makes a shape (helper for safetensors).
+func shapesOf(dt dtypes.DType, dims []int) shapes.Shape { return shapes.Make(dt, dims...) }

@@ -1,0 +1,204 @@
+package train
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph-building style
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// IgnoreIndex is the label that takes no part in the loss (HF/PyTorch -100).
+const IgnoreIndex = -100
+
+// Model is what the trainer trains: named parameters and a function that builds the logits in a
+// GoMLX graph. It knows nothing of the trainer, so any graph can be plugged in (ToyLM in tests
+// and examples; the llama forward pass with a LoRA adapter in the notebooks).
+//
+// Gradients are taken with respect to Trainable only: Frozen parameters are graph inputs with
+// no gradient and no optimizer state. Names are HF/PEFT names; they are ordered by name
+// everywhere (graph inputs, checkpoints).
+type Model struct {
+	// Trainable holds the initial values of the parameters to train (float32 tensors).
+	Trainable map[string]*tensors.Tensor
+	// Frozen holds the parameters that are read but not trained (the base model). May be nil.
+	Frozen map[string]*tensors.Tensor
+
+	// Logits builds the logits [B, T, V] of a batch (float32). It is required: evaluation
+	// (loss, perplexity, token accuracy) is computed from it.
+	Logits func(in *Inputs) *Node
+
+	// Loss optionally builds the summed token loss and the count of supervised tokens of a
+	// batch (float32 scalars), replacing the default CausalLMLoss(Logits(in), in.Labels) in
+	// training (e.g. a chunked cross entropy that never materialises all logits). It must
+	// follow the HF convention: labels aligned with input_ids, shift inside.
+	Loss func(in *Inputs) (sum, count *Node)
+}
+
+// validate checks the parameter sets.
+func (m Model) validate() error {
+	if m.Logits == nil {
+		return fmt.Errorf("train: Model.Logits is nil")
+	}
+	if len(m.Trainable) == 0 {
+		return fmt.Errorf("train: Model.Trainable is empty: nothing to train")
+	}
+	for name, t := range m.Trainable {
+		if t == nil {
+			return fmt.Errorf("train: trainable parameter %q is nil", name)
+		}
+		if t.Shape().DType != dtypes.Float32 {
+			return fmt.Errorf("train: trainable parameter %q has dtype %s, want float32", name, t.Shape().DType)
+		}
+		if _, ok := m.Frozen[name]; ok {
+			return fmt.Errorf("train: parameter %q is both trainable and frozen", name)
+		}
+	}
+	for name, t := range m.Frozen {
+		if t == nil {
+			return fmt.Errorf("train: frozen parameter %q is nil", name)
+		}
+	}
+	return nil
+}
+
+// Inputs is what a Model's graph functions receive: the parameters as graph nodes and one batch.
+type Inputs struct {
+	// Trainable and Frozen are the parameters by name.
+	Trainable, Frozen map[string]*Node
+	// InputIDs and Labels are [B, T] int32; Labels use IgnoreIndex for unsupervised tokens and
+	// are aligned with InputIDs (the loss shifts them).
+	InputIDs, Labels *Node
+	// PositionIDs and SegmentIDs are [B, T] int32 for packed batches, nil otherwise.
+	PositionIDs, SegmentIDs *Node
+	// Training is true in training steps (dropout active) and false in evaluation.
+	Training bool
+
+	rng *Node // RNG state, threaded through Random calls; nil outside training
+}
+
+// Param returns the parameter called name, trainable or frozen. It panics (inside graph
+// building, which Exec turns into an error) if there is none.
+func (in *Inputs) Param(name string) *Node {
+	if n, ok := in.Trainable[name]; ok {
+		return n
+	}
+	if n, ok := in.Frozen[name]; ok {
+		return n
+	}
+	exceptions.Panicf("train: the model asked for parameter %q, which is neither trainable nor frozen", name)
+	return nil
+}
+
+// Params returns all parameters, trainable ones replacing frozen ones of the same name: the
+// map a forward function such as llama's Weights expects.
+func (in *Inputs) Params() map[string]*Node {
+	out := make(map[string]*Node, len(in.Trainable)+len(in.Frozen))
+	for k, v := range in.Frozen {
+		out[k] = v
+	}
+	for k, v := range in.Trainable {
+		out[k] = v
+	}
+	return out
+}
+
+// RandomUniform returns values uniform in [0, 1) of the given shape, drawn from the trainer's
+// seeded RNG (its state is saved in checkpoints, so a resumed run draws the same numbers).
+// Outside training it panics: evaluation is deterministic.
+func (in *Inputs) RandomUniform(shape shapes.Shape) *Node {
+	if in.rng == nil {
+		exceptions.Panicf("train: RandomUniform called outside training (Inputs.Training is false)")
+	}
+	var v *Node
+	in.rng, v = RandomUniform(in.rng, shape)
+	return v
+}
+
+// RNG returns the current RNG state node (nil outside training), for graph code that threads
+// its own state, such as lora.BindTraining; give the advanced state back with SetRNG.
+func (in *Inputs) RNG() *Node { return in.rng }
+
+// SetRNG replaces the RNG state node by one derived from RNG() (after drawing random numbers
+// from it), so that the step carries it to the next one and into checkpoints.
+func (in *Inputs) SetRNG(state *Node) {
+	if in.rng == nil {
+		exceptions.Panicf("train: SetRNG called outside training (Inputs.Training is false)")
+	}
+	in.rng = state
+}
+
+// Dropout zeroes each element of x with probability rate and scales the rest by 1/(1−rate)
+// (torch.nn.Dropout) in training; it returns x unchanged in evaluation or when rate is 0.
+func (in *Inputs) Dropout(x *Node, rate float64) *Node {
+	if !in.Training || rate <= 0 {
+		return x
+	}
+	if rate >= 1 {
+		return ZerosLike(x)
+	}
+	u := in.RandomUniform(x.Shape())
+	keep := GreaterOrEqual(u, Scalar(x.Graph(), x.DType(), rate))
+	return Where(keep, MulScalar(x, 1/(1-rate)), ZerosLike(x))
+}
+
+// CausalLMLoss is the HF causal-LM cross entropy before averaging: the logits at position t
+// predict labels[t+1] (the shift happens here, so labels are aligned with input_ids), and
+// labels equal to IgnoreIndex are skipped. It returns the summed token loss and the number of
+// supervised tokens (float32 scalars); HF's reduction="mean" is sum/count.
+//
+// logits is [B, T, V] float32, labels [B, T] integer.
+func CausalLMLoss(logits, labels *Node) (sum, count *Node) {
+	nll, valid, _ := tokenLosses(logits, labels, false)
+	return ReduceAllSum(nll), ReduceAllSum(valid)
+}
+
+// tokenLosses returns, per position t of [B, T], the negative log-likelihood of labels[t+1]
+// (0 where unsupervised), whether it is supervised (0/1, float32) and, if withCorrect, whether
+// the arg-max of the logits equals it (0/1). The last position is never supervised.
+func tokenLosses(logits, labels *Node, withCorrect bool) (nll, valid, correct *Node) {
+	g := logits.Graph()
+	dims := logits.Shape().Dimensions
+	if len(dims) != 3 {
+		exceptions.Panicf("train: logits have shape %s, want [batch, seq, vocab]", logits.Shape())
+	}
+	B, T, V := dims[0], dims[1], dims[2]
+	lab := ConvertDType(labels, dtypes.Int32)
+	if !lab.Shape().Equal(shapes.Make(dtypes.Int32, B, T)) {
+		exceptions.Panicf("train: labels have shape %s, logits %s", labels.Shape(), logits.Shape())
+	}
+	// Shift the (small) labels rather than slicing the (large) logits: target[t] = labels[t+1].
+	target := ShiftWithScalar(lab, 1, ShiftDirLeft, 1, IgnoreIndex)
+	isValid := NotEqual(target, Scalar(g, dtypes.Int32, IgnoreIndex))
+	safe := Where(isValid, target, ZerosLike(target))
+
+	flat := Reshape(logits, B*T, V)
+	maxLogit := StopGradient(ReduceAndKeep(flat, ReduceMax, -1)) // [N, 1]
+	logSumExp := Add(Log(ReduceSum(Exp(Sub(flat, maxLogit)), -1)), Reshape(maxLogit, B*T))
+	rows := Iota(g, shapes.Make(dtypes.Int32, B*T, 1), 0)
+	idx := Concatenate([]*Node{rows, Reshape(safe, B*T, 1)}, 1) // [N, 2]: (row, label)
+	picked := Gather(flat, idx)                                 // [N]
+	zero := ZerosLike(picked)
+	validF := ConvertDType(Reshape(isValid, B*T), logits.DType())
+	nll = Reshape(Where(Reshape(isValid, B*T), Sub(logSumExp, picked), zero), B, T)
+	valid = Reshape(validF, B, T)
+	if withCorrect {
+		pred := ArgMax(flat, -1, dtypes.Int32)
+		hit := LogicalAnd(Equal(pred, Reshape(safe, B*T)), Reshape(isValid, B*T))
+		correct = Reshape(ConvertDType(hit, logits.DType()), B, T)
+	}
+	return nll, valid, correct
+}
+
+// sortedNames returns the keys of m, sorted.
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,444 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph-building style
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/pkg/plot"
+)
+
+// Trainer trains a Model with AdamW on a Loader's micro-batches. Parameters, AdamW moments and
+// the dropout RNG state stay in device buffers between steps (donated to each step's graph).
+//
+// A Trainer is not safe for concurrent use.
+type Trainer struct {
+	Args    Args
+	Model   Model
+	Backend compute.Backend
+	// TrainData gives the training micro-batches; EvalData (optional) the evaluation batches.
+	TrainData, EvalData Loader
+
+	// Progress receives the progress line; nil means os.Stderr. In a GoNB cell the line is an
+	// HTML block updated in place instead.
+	Progress io.Writer
+	// OnStep, if set, is called after each optimizer step with its record; an error stops the
+	// run (returned by Train, wrapped).
+	OnStep func(r Record) error
+	// OnEval, if set, is called after each evaluation.
+	OnEval func(e EvalResult)
+	// LiveChart, in a GoNB cell, draws the loss curves (train and eval) below the progress line
+	// and redraws them in place at most once a second while training.
+	LiveChart bool
+
+	st         *stepper
+	params     []*tensors.Tensor // trainable, by st.names
+	frozen     []*tensors.Tensor // by st.frozen
+	m, v       []*tensors.Tensor
+	rng        *tensors.Tensor
+	step       int // optimizer steps done
+	history    []Record
+	evals      []EvalResult
+	elapsed    float64 // seconds of training before this process (from a checkpoint)
+	warm       map[string]bool
+	lastCkpt   string
+	totalSteps int
+	progressID string // GoNB display id of the progress line; a sweep shares one across trials
+}
+
+// ErrNonFinite is wrapped by the error Train returns when a loss or gradient norm is NaN or Inf.
+var ErrNonFinite = errors.New("non-finite loss")
+
+// New returns a Trainer for model on the backend b (backend.MustDefault() in notebooks). The
+// model's tensors are copied: the Model given is not modified by training.
+func New(b compute.Backend, model Model, args Args, trainData, evalData Loader) (*Trainer, error) {
+	if b == nil {
+		return nil, fmt.Errorf("train.New: nil backend")
+	}
+	if err := model.validate(); err != nil {
+		return nil, err
+	}
+	if err := args.Validate(); err != nil {
+		return nil, err
+	}
+	if trainData == nil || trainData.NumBatches() == 0 {
+		return nil, fmt.Errorf("train.New: no training batches")
+	}
+	st, err := newStepper(b, model, args.OptimizerConfig())
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{Args: args, Model: model, Backend: b, TrainData: trainData, EvalData: evalData, st: st,
+		warm: map[string]bool{}}
+	t.totalSteps = args.TotalSteps(trainData.NumBatches())
+	if err := t.Schedule().Validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	for _, n := range st.names {
+		c, err := model.Trainable[n].LocalClone()
+		if err != nil {
+			return nil, fmt.Errorf("train: copying parameter %q: %w", n, err)
+		}
+		t.params = append(t.params, c)
+		t.m = append(t.m, tensors.FromShape(c.Shape()))
+		t.v = append(t.v, tensors.FromShape(c.Shape()))
+	}
+	for _, n := range st.frozen {
+		t.frozen = append(t.frozen, model.Frozen[n])
+	}
+	if t.rng, err = RNGStateFromSeed(args.Seed); err != nil {
+		return nil, fmt.Errorf("train: RNG state: %w", err)
+	}
+	return t, nil
+}
+
+// NewFromExamples is New with loaders built from examples and the arguments: training batches
+// of per_device_train_batch_size examples reshuffled each epoch from seed, evaluation batches
+// of per_device_eval_batch_size in order (evalExamples may be nil), each padded to its longest
+// example (rounded up to a multiple of 8, to limit recompilations) with padID.
+func NewFromExamples(b compute.Backend, model Model, args Args, trainExamples, evalExamples []Example, padID int32) (*Trainer, error) {
+	if args.PerDeviceTrainBatchSize <= 0 {
+		return nil, fmt.Errorf("train: per_device_train_batch_size = %d must be > 0", args.PerDeviceTrainBatchSize)
+	}
+	trainData := &ExampleLoader{Examples: trainExamples, BatchSize: args.PerDeviceTrainBatchSize, Shuffle: true,
+		Seed: args.Seed, PadID: padID, PadToMultipleOf: 8}
+	var evalData Loader
+	if len(evalExamples) > 0 {
+		bs := args.PerDeviceEvalBatchSize
+		if bs <= 0 {
+			bs = args.PerDeviceTrainBatchSize
+		}
+		evalData = &ExampleLoader{Examples: evalExamples, BatchSize: bs, PadID: padID, PadToMultipleOf: 8}
+	}
+	return New(b, model, args, trainData, evalData)
+}
+
+// Schedule returns the learning-rate schedule of the run.
+func (t *Trainer) Schedule() adamw.Schedule { return t.Args.Schedule(t.totalSteps) }
+
+// TotalSteps returns the number of optimizer steps of the run.
+func (t *Trainer) TotalSteps() int { return t.totalSteps }
+
+// Step returns the number of optimizer steps done.
+func (t *Trainer) Step() int { return t.step }
+
+// History returns one record per optimizer step done (from the start of the run, also across
+// a resume).
+func (t *Trainer) History() []Record { return append([]Record(nil), t.history...) }
+
+// EvalHistory returns the evaluations done so far.
+func (t *Trainer) EvalHistory() []EvalResult { return append([]EvalResult(nil), t.evals...) }
+
+// LastCheckpoint returns the directory of the last checkpoint written or loaded, or "".
+func (t *Trainer) LastCheckpoint() string { return t.lastCkpt }
+
+// Params returns copies of the trainable parameters by name, as trained so far.
+func (t *Trainer) Params() (map[string]*tensors.Tensor, error) {
+	out := make(map[string]*tensors.Tensor, len(t.params))
+	for i, n := range t.st.names {
+		c, err := t.params[i].LocalClone()
+		if err != nil {
+			return nil, fmt.Errorf("train: copying parameter %q: %w", n, err)
+		}
+		out[n] = c
+	}
+	return out, nil
+}
+
+// window returns, for optimizer step s (0-based), the epoch and the micro-batch indices of its
+// accumulation window: the data position is a function of the step.
+func (t *Trainer) window(s int) (epoch int, batches []int) {
+	nb := t.TrainData.NumBatches()
+	spe := t.Args.StepsPerEpoch(nb)
+	acc := t.Args.GradientAccumulationSteps
+	epoch, w := s/spe, s%spe
+	for i := w * acc; i < min((w+1)*acc, nb); i++ {
+		batches = append(batches, i)
+	}
+	return epoch, batches
+}
+
+// stepResult is what one optimizer step reports.
+type stepResult struct {
+	loss, sum, count, norm float64
+	tokens                 int
+}
+
+// shapeKey names a compiled graph and batch shape; buffers are donated only to graphs that ran once.
+func shapeKey(k stepKind, b Batch) string {
+	B, T := b.Dims()
+	return fmt.Sprintf("%v/%d/%d", k, B, T)
+}
+
+func (t *Trainer) donate(x *tensors.Tensor, ok bool) any {
+	if !ok {
+		return x
+	}
+	d, err := DonateTensorBuffer(x, t.Backend, 0)
+	if err != nil {
+		return x
+	}
+	return d
+}
+
+// runWindow runs the micro-batches of one accumulation window and, if update, the AdamW update
+// with learning rate lr as optimizer step number stepNum (1-based). Without update it returns
+// the accumulated (unnormalised) gradients. where names a micro-batch in error messages.
+func (t *Trainer) runWindow(batches []Batch, update bool, stepNum int, lr float64, where func(j int) string) (stepResult, []*tensors.Tensor, error) {
+	n := len(t.params)
+	var acc []*tensors.Tensor
+	var accSum, accCount *tensors.Tensor
+	var res stepResult
+	for j, b := range batches {
+		final := update && j == len(batches)-1
+		k := stepKind{hasAcc: j > 0, final: final, packed: b.PositionIDs != nil}
+		e, err := t.st.exec(k)
+		if err != nil {
+			return res, nil, err
+		}
+		bt, err := batchTensors(b)
+		if err != nil {
+			return res, nil, fmt.Errorf("train: %s: %w", where(j), err)
+		}
+		res.tokens += b.Tokens()
+		key := shapeKey(k, b)
+		warm := t.warm[key]
+		args := make([]any, 0, 4*n+len(t.frozen)+8)
+		for _, p := range t.params {
+			args = append(args, t.donate(p, warm && final))
+		}
+		for _, p := range t.frozen {
+			args = append(args, p)
+		}
+		if k.hasAcc {
+			for _, a := range acc {
+				args = append(args, t.donate(a, warm))
+			}
+			args = append(args, accSum, accCount)
+		}
+		if final {
+			for _, x := range t.m {
+				args = append(args, t.donate(x, warm))
+			}
+			for _, x := range t.v {
+				args = append(args, t.donate(x, warm))
+			}
+			args = append(args, float64(stepNum), lr)
+		}
+		args = append(args, t.rng)
+		args = append(args, bt...)
+		outs, err := e.Call(args...)
+		if err != nil {
+			return res, nil, fmt.Errorf("train: %s: %w", where(j), err)
+		}
+		t.warm[key] = true
+		if !final {
+			acc = outs[:n]
+			accSum, accCount, t.rng = outs[n], outs[n+1], outs[n+2]
+			micro := float64(outs[n+3].Value().(float32))
+			if math.IsNaN(micro) || math.IsInf(micro, 0) {
+				return res, nil, fmt.Errorf("%s: summed token loss is %v: %w", where(j), micro, ErrNonFinite)
+			}
+			continue
+		}
+		copy(t.params, outs[:n])
+		copy(t.m, outs[n:2*n])
+		copy(t.v, outs[2*n:3*n])
+		o := outs[3*n:]
+		res.loss = float64(o[0].Value().(float32))
+		res.sum = float64(o[1].Value().(float32))
+		res.count = float64(o[2].Value().(float32))
+		res.norm = o[3].Value().(float64)
+		micro := float64(o[4].Value().(float32))
+		t.rng = o[5]
+		switch {
+		case math.IsNaN(micro) || math.IsInf(micro, 0):
+			return res, nil, fmt.Errorf("%s: summed token loss is %v: %w", where(j), micro, ErrNonFinite)
+		case math.IsNaN(res.loss) || math.IsInf(res.loss, 0):
+			return res, nil, fmt.Errorf("%s: window loss is %v: %w", where(j), res.loss, ErrNonFinite)
+		case math.IsNaN(res.norm) || math.IsInf(res.norm, 0):
+			return res, nil, fmt.Errorf("%s: gradient norm is %v (loss %g): %w", where(j), res.norm, res.loss, ErrNonFinite)
+		}
+	}
+	if !update {
+		res.sum = float64(accSum.Value().(float32))
+		res.count = float64(accCount.Value().(float32))
+		res.loss = res.sum / math.Max(1, res.count)
+	}
+	return res, acc, nil
+}
+
+// Gradients returns the loss and the gradients of the trainable parameters over one
+// accumulation window of micro-batches, without updating anything: the window's summed token
+// loss divided by its supervised tokens, and its gradient — equal to the full-batch loss and
+// gradient, however unevenly the tokens fall into micro-batches. It runs the graphs Train runs.
+func (t *Trainer) Gradients(window []Batch) (loss float64, tokens int, grads map[string]*tensors.Tensor, err error) {
+	if len(window) == 0 {
+		return 0, 0, nil, fmt.Errorf("train.Gradients: empty window")
+	}
+	res, acc, err := t.runWindow(window, false, 0, 0, func(j int) string { return fmt.Sprintf("micro-batch %d", j) })
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	denom := float32(math.Max(1, res.count))
+	grads = make(map[string]*tensors.Tensor, len(acc))
+	for i, name := range t.st.names {
+		flat, err := tensors.CopyFlatData[float32](acc[i])
+		if err != nil {
+			return 0, 0, nil, fmt.Errorf("train: reading gradient of %q: %w", name, err)
+		}
+		for k := range flat {
+			flat[k] /= denom
+		}
+		grads[name] = tensors.FromFlatDataAndDimensions(flat, acc[i].Shape().Dimensions...)
+	}
+	return res.loss, int(res.count), grads, nil
+}
+
+// Train runs optimizer steps until TotalSteps, evaluating every EvalSteps and saving every
+// SaveSteps (and both at the end). After Resume it continues from the checkpoint.
+//
+// A NaN or Inf loss (or gradient norm) stops the run with an error naming the step, the epoch
+// and the micro-batch, wrapping ErrNonFinite; the parameters stay those of the last good step
+// and the checkpoints on disk are left as they were.
+func (t *Trainer) Train() error {
+	prog := newProgress(t.Progress, t.Args, t.progressID)
+	defer prog.done()
+	sched := t.Schedule()
+	nb := t.TrainData.NumBatches()
+	var live *plot.Live
+	var lastDraw time.Time
+	if t.LiveChart && plot.InNotebook() {
+		live = plot.NewLive()
+	}
+	draw := func(force bool) {
+		if live == nil || (!force && time.Since(lastDraw) < time.Second) {
+			return
+		}
+		if err := live.Update(LossChart("loss", t.history, t.evals)); err != nil {
+			fmt.Fprintln(os.Stderr, "train: live chart:", err)
+			live = nil
+		}
+		lastDraw = time.Now()
+	}
+	for t.step < t.totalSteps {
+		s := t.step
+		epoch, idx := t.window(s)
+		start := time.Now()
+		batches := make([]Batch, len(idx))
+		for j, i := range idx {
+			b, err := t.TrainData.Batch(epoch, i)
+			if err != nil {
+				return fmt.Errorf("train: step %d: loading epoch %d batch %d: %w", s+1, epoch, i, err)
+			}
+			batches[j] = b
+		}
+		lr := sched.LR(s)
+		where := func(j int) string {
+			return fmt.Sprintf("step %d (epoch %d, batch %d of %d, micro-batch %d of %d in the accumulation window)",
+				s+1, epoch, idx[j], nb, j+1, len(idx))
+		}
+		res, _, err := t.runWindow(batches, true, s+1, lr, where)
+		if err != nil {
+			if errors.Is(err, ErrNonFinite) {
+				ck := t.lastCkpt
+				if ck == "" {
+					ck = "none"
+				}
+				return fmt.Errorf("train: %w; stopped with the parameters of step %d, last good checkpoint: %s", err, s, ck)
+			}
+			return err
+		}
+		secs := time.Since(start).Seconds()
+		t.step++
+		rec := Record{Step: t.step, Epoch: float64(epoch) + float64(idx[len(idx)-1]+1)/float64(nb),
+			Loss: res.loss, LearningRate: lr, GradNorm: res.norm, SupervisedTokens: int64(res.count),
+			Tokens: int64(res.tokens), StepSeconds: secs, TokensPerSecond: float64(res.tokens) / secs}
+		if len(t.history) > 0 {
+			rec.ElapsedSeconds = t.history[len(t.history)-1].ElapsedSeconds
+		}
+		rec.ElapsedSeconds += secs
+		t.history = append(t.history, rec)
+		prog.update(rec, t.totalSteps, t.history)
+		last := t.step == t.totalSteps
+		if t.EvalData != nil && ((t.Args.EvalSteps > 0 && t.step%t.Args.EvalSteps == 0) || last) {
+			ev, err := t.Evaluate()
+			if err != nil {
+				return err
+			}
+			prog.eval(ev)
+		}
+		if t.Args.OutputDir != "" && ((t.Args.SaveSteps > 0 && t.step%t.Args.SaveSteps == 0) || last) {
+			if _, err := t.SaveCheckpoint(); err != nil {
+				return err
+			}
+		}
+		draw(last)
+		if t.OnStep != nil {
+			if err := t.OnStep(rec); err != nil {
+				return fmt.Errorf("train: step %d: OnStep: %w", t.step, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Summary describes a run: final and best losses, throughput and time.
+type Summary struct {
+	Steps          int     `json:"steps"`
+	FinalTrainLoss float64 `json:"final_train_loss"`
+	FinalEvalLoss  float64 `json:"final_eval_loss"` // NaN without evaluation
+	BestEvalLoss   float64 `json:"best_eval_loss"`  // NaN without evaluation
+	BestEvalStep   int     `json:"best_eval_step"`
+	Tokens         int64   `json:"tokens"`
+	// TokensPerSecond is the throughput of every step but the first (which compiles the
+	// graphs), or of the first when it is the only one.
+	TokensPerSecond float64 `json:"tokens_per_second"`
+	WallSeconds     float64 `json:"wall_seconds"`
+}
+
+// Summary summarises the run so far.
+func (t *Trainer) Summary() Summary {
+	s := Summary{Steps: t.step, FinalTrainLoss: math.NaN(), FinalEvalLoss: math.NaN(), BestEvalLoss: math.NaN()}
+	if len(t.history) > 0 {
+		s.FinalTrainLoss = t.history[len(t.history)-1].Loss
+		s.WallSeconds = t.history[len(t.history)-1].ElapsedSeconds
+	}
+	var tok int64
+	var secs float64
+	for i, r := range t.history {
+		s.Tokens += r.Tokens
+		if i > 0 || len(t.history) == 1 {
+			tok += r.Tokens
+			secs += r.StepSeconds
+		}
+	}
+	if secs > 0 {
+		s.TokensPerSecond = float64(tok) / secs
+	}
+	for _, e := range t.evals {
+		s.FinalEvalLoss = e.Loss
+		if math.IsNaN(s.BestEvalLoss) || e.Loss < s.BestEvalLoss {
+			s.BestEvalLoss, s.BestEvalStep = e.Loss, e.Step
+		}
+	}
+	return s
+}
+
+// stderrIsTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
