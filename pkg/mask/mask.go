@@ -465,3 +465,27 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 	}
 	return kept, true
 }
+
+// Template renders a conversation into segments; chat.Template implements it.
+type Template interface {
+	Render(conv chat.Conversation, addGenerationPrompt bool) ([]chat.Segment, error)
+}
+
+// BuildAll renders every conversation with tmpl and builds its examples with strategy. A
+// conversation that fails names its index; with opts.MaxLength and DropSample, dropped samples
+// are counted in opts.Dropped and not returned.
+func BuildAll(convs []chat.Conversation, tmpl Template, tok Encoder, strategy Strategy, opts Options) ([]Example, error) {
+	var out []Example
+	for i, c := range convs {
+		segs, err := tmpl.Render(c, false)
+		if err != nil {
+			return nil, fmt.Errorf("conversation %d: %w", i, err)
+		}
+		exs, err := Build(segs, tok, strategy, opts)
+		if err != nil {
+			return nil, fmt.Errorf("conversation %d: %w", i, err)
+		}
+		out = append(out, exs...)
+	}
+	return out, nil
+}

@@ -3,6 +3,8 @@ package mask
 import (
 	"errors"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/loralab/loralab/pkg/chat"
@@ -173,5 +175,40 @@ func TestParseStrategy(t *testing.T) {
 	}
 	if _, err := ParseStrategy("method4"); err == nil {
 		t.Error("ParseStrategy(method4) succeeded")
+	}
+}
+
+func TestBuildAll(t *testing.T) {
+	tmpl, err := chat.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := byteEncoder{specials: tmpl.SpecialTokens}
+	convs := []chat.Conversation{
+		{Messages: []chat.Message{{Role: "user", Content: "hi"}, {Role: "assistant", Content: "hello"}}},
+		{Messages: []chat.Message{{Role: "user", Content: "a"}, {Role: "assistant", Content: "b"},
+			{Role: "user", Content: "c"}, {Role: "assistant", Content: "d"}}},
+	}
+	exs, err := BuildAll(convs, tmpl, enc, SplitPerTurn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exs) != 3 {
+		t.Fatalf("SplitPerTurn over 1+2 replies gave %d examples, want 3", len(exs))
+	}
+	for i, c := range convs {
+		segs, _ := tmpl.Render(c, false)
+		want, _ := Build(segs, enc, SplitPerTurn, Options{})
+		got := exs[:len(want)]
+		exs = exs[len(want):]
+		for k := range want {
+			if !slices.Equal(got[k].InputIDs, want[k].InputIDs) || !slices.Equal(got[k].Labels, want[k].Labels) {
+				t.Fatalf("conversation %d example %d differs from Build", i, k)
+			}
+		}
+	}
+	bad := []chat.Conversation{convs[0], {Messages: []chat.Message{{Role: "assistant", Content: "x"}}}}
+	if _, err := BuildAll(bad, tmpl, enc, AllAssistantTurns, Options{}); err == nil || !strings.Contains(err.Error(), "conversation 1") {
+		t.Fatalf("a bad conversation: err = %v, want it to name conversation 1", err)
 	}
 }

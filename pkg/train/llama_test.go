@@ -5,35 +5,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph-building style
-	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
 )
-
-// llamaLoRAModel wires a llama base model and a LoRA adapter into a Model, as the package
-// comment shows: LoRA tensors trainable, base weights frozen, lora_dropout drawing from the
-// trainer's RNG in training.
-func llamaLoRAModel(base *llama.Model, ad *lora.Adapter) Model {
-	frozen := map[string]*tensors.Tensor{}
-	for _, n := range base.ParamNames() {
-		if _, ok := ad.Tensors[n]; !ok {
-			frozen[n] = base.Weights[n]
-		}
-	}
-	mc := base.Config
-	return Model{Trainable: ad.Tensors, Frozen: frozen, Logits: func(in *Inputs) *Node {
-		w := llama.Weights(in.Params())
-		if !in.Training {
-			return llama.Forward(mc, w, ad.Bind(w), in.InputIDs, in.PositionIDs, in.SegmentIDs)
-		}
-		hook := lora.BindTraining(ad.Plan, w, in.RNG())
-		logits := llama.Forward(mc, w, hook, in.InputIDs, in.PositionIDs, in.SegmentIDs)
-		in.SetRNG(hook.RNG)
-		return logits
-	}}
-}
 
 // patternExamples are sequences following tok → (7·tok + 3) mod vocab, the first 3 tokens
 // unsupervised.
@@ -68,7 +43,7 @@ func TestTrainLlamaLoRA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	model := llamaLoRAModel(base, ad)
+	model := LoRAModel(base, ad)
 	exs := patternExamples(16, base.Config.VocabSize, 1)
 	args := toyArgs()
 	args.LearningRate, args.MaxSteps, args.GradientAccumulationSteps = 1e-2, 20, 2
@@ -100,6 +75,23 @@ func TestTrainLlamaLoRA(t *testing.T) {
 	}
 	if changed != len(ad.Tensors) {
 		t.Errorf("%d of %d LoRA tensors changed", changed, len(ad.Tensors))
+	}
+	trained, err := TrainedAdapter(tr, ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := trained.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := lora.Load(dir, base.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, x := range p {
+		if !equalF32(f32(x), f32(back.Tensors[n])) {
+			t.Errorf("saved adapter tensor %q differs from the trained parameter", n)
+		}
 	}
 	if steps, _ := Checkpoints(args.OutputDir); len(steps) != 2 {
 		t.Errorf("checkpoints %v, want [10 20]", steps)
@@ -135,7 +127,7 @@ func BenchmarkLlamaLoRAStep(b *testing.B) {
 	args := toyArgs()
 	args.MaxSteps = 1 << 30
 	args.LRSchedulerType = "constant"
-	tr, err := New(testBackend(b), llamaLoRAModel(base, ad), args, &BatchLoader{Batches: []Batch{bt}}, nil)
+	tr, err := New(testBackend(b), LoRAModel(base, ad), args, &BatchLoader{Batches: []Batch{bt}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

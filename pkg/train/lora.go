@@ -1,0 +1,66 @@
+package train
+
+import (
+	"fmt"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/lora"
+)
+
+// LoRAModel makes the trainer's Model for LoRA fine-tuning of base with adapter: the adapter's
+// tensors (LoRA A/B, modules_to_save copies, trainable biases) are trained, every other base
+// weight is frozen. lora_dropout draws from the trainer's RNG, only in training.
+func LoRAModel(base *llama.Model, adapter *lora.Adapter) Model {
+	trainable := map[string]*tensors.Tensor{}
+	for _, nt := range adapter.AdapterTensors() {
+		trainable[nt.Name] = nt.Tensor
+	}
+	frozen := map[string]*tensors.Tensor{}
+	for _, n := range base.ParamNames() {
+		if _, ok := trainable[n]; !ok {
+			frozen[n] = base.Weights[n]
+		}
+	}
+	cfg := base.Config
+	return Model{Trainable: trainable, Frozen: frozen,
+		Logits: func(in *Inputs) *Node {
+			w := llama.Weights(in.Params())
+			if !in.Training {
+				return llama.Forward(cfg, w, adapter.Bind(w), in.InputIDs, in.PositionIDs, in.SegmentIDs)
+			}
+			hook := lora.BindTraining(adapter.Plan, w, in.RNG())
+			logits := llama.Forward(cfg, w, hook, in.InputIDs, in.PositionIDs, in.SegmentIDs)
+			in.SetRNG(hook.RNG)
+			return logits
+		}}
+}
+
+// FullModel makes the trainer's Model for full fine-tuning (or pretraining) of m: every weight
+// is trainable.
+func FullModel(m *llama.Model) Model {
+	cfg := m.Config
+	return Model{Trainable: m.Weights, Frozen: map[string]*tensors.Tensor{},
+		Logits: func(in *Inputs) *Node {
+			return llama.Forward(cfg, llama.Weights(in.Params()), nil, in.InputIDs, in.PositionIDs, in.SegmentIDs)
+		}}
+}
+
+// TrainedAdapter returns a copy of adapter holding the trainer's current parameters, ready to
+// Save as a PEFT adapter, Merge, or use in a llama.Runner.
+func TrainedAdapter(t *Trainer, adapter *lora.Adapter) (*lora.Adapter, error) {
+	params, err := t.Params()
+	if err != nil {
+		return nil, err
+	}
+	out := adapter.Clone()
+	for name := range out.Tensors {
+		p, ok := params[name]
+		if !ok {
+			return nil, fmt.Errorf("trained adapter: the trainer has no parameter %q", name)
+		}
+		out.Tensors[name] = p
+	}
+	return out, out.Check()
+}
