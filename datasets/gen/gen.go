@@ -10,10 +10,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/chat"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -207,18 +209,7 @@ func check(d *dialog) error {
 // WriteParquet writes rows to path atomically (a temporary file in the same folder, then a
 // rename): zstd-compressed, 4096 rows per row group, with a fixed created_by so that the bytes
 // do not depend on how the program was built.
-func WriteParquet(path string, rows []Row, meta map[string]string) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-*-"+filepath.Base(path))
-	if err != nil {
-		return fmt.Errorf("gen: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+func WriteParquet(path string, rows []Row, meta map[string]string) error {
 	opts := []parquet.WriterOption{
 		parquet.Compression(&zstd.Codec{Level: zstd.DefaultLevel, Concurrency: 1}),
 		parquet.MaxRowsPerRowGroup(4096),
@@ -227,21 +218,15 @@ func WriteParquet(path string, rows []Row, meta map[string]string) (err error) {
 	for _, k := range sortedKeys(meta) {
 		opts = append(opts, parquet.KeyValueMetadata(k, meta[k]))
 	}
-	w := parquet.NewGenericWriter[Row](f, opts...)
-	if _, err := w.Write(rows); err != nil {
-		return fmt.Errorf("gen: write %s: %w", path, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("gen: write %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("gen: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("gen: write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("gen: write %s: %w", path, err)
+	err := atomicfile.WriteWith(path, func(f io.Writer) error {
+		w := parquet.NewGenericWriter[Row](f, opts...)
+		if _, err := w.Write(rows); err != nil {
+			return err
+		}
+		return w.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("gen: %w", err)
 	}
 	return nil
 }
@@ -253,30 +238,6 @@ func ReadParquet(path string) ([]Row, error) {
 		return nil, fmt.Errorf("gen: read %s: %w", path, err)
 	}
 	return rows, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*-"+filepath.Base(path))
-	if err != nil {
-		return fmt.Errorf("gen: write %s: %w", path, err)
-	}
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(f.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(f.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("gen: write %s: %w", path, werr)
-	}
-	return nil
 }
 
 // Result is what Generate made for one dataset.
@@ -344,7 +305,7 @@ func Generate(outDir string, seed uint64, names ...string) ([]Result, error) {
 			examples[split] = rows
 		}
 		card := Card(spec, seed, res.Stats, examples[Validation])
-		if err := writeFileAtomic(filepath.Join(dir, "README.md"), []byte(card)); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, "README.md"), []byte(card)); err != nil {
 			return nil, err
 		}
 		results = append(results, res)

@@ -14,6 +14,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/loralab/loralab/pkg/atomicfile"
 )
 
 // RopeScaling is HF's rope_scaling block. Only "linear" (positions divided by Factor) and
@@ -264,39 +266,5 @@ func (c *Config) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("encoding config: %w", err)
 	}
-	return writeFileAtomic(dir+"/config.json", append(data, '\n'))
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames it into place.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(dirOf(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-func dirOf(path string) string {
-	i := strings.LastIndexByte(path, '/')
-	if i < 0 {
-		return "."
-	}
-	if i == 0 {
-		return "/"
-	}
-	return path[:i]
+	return atomicfile.Write(dir+"/config.json", append(data, '\n'))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/backend"
 )
 
@@ -268,7 +269,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(indexPath, append(index, '\n')); err != nil {
+		if err := atomicfile.Write(indexPath, append(index, '\n')); err != nil {
 			return err
 		}
 		if err := os.Remove(singlePath); err != nil && !os.IsNotExist(err) {

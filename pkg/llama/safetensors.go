@@ -1,7 +1,6 @@
 package llama
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/atomicfile"
 )
 
 // The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian
@@ -287,25 +287,22 @@ func WriteSafetensorsAs(path string, ts []NamedTensor, metadata map[string]strin
 	for len(hdr)%8 != 0 { // alignment padding with spaces, as the reference writer does
 		hdr = append(hdr, ' ')
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.safetensors")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	var lenBuf [8]byte
-	binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hdr)))
-	if _, err := w.Write(lenBuf[:]); err != nil {
-		return fail(err)
-	}
-	if _, err := w.Write(hdr); err != nil {
-		return fail(err)
-	}
+	return atomicfile.WriteWith(path, func(w io.Writer) error {
+		var lenBuf [8]byte
+		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hdr)))
+		if _, err := w.Write(lenBuf[:]); err != nil {
+			return err
+		}
+		if _, err := w.Write(hdr); err != nil {
+			return err
+		}
+		return writeTensorData(w, ts, stored)
+	})
+}
+
+// writeTensorData writes each tensor's bytes in its stored dtype (float32 data rounded to
+// BF16/F16 when asked).
+func writeTensorData(w io.Writer, ts []NamedTensor, stored []string) error {
 	buf := make([]byte, 0, 1<<16)
 	for i, nt := range ts {
 		var werr error
@@ -330,22 +327,11 @@ func WriteSafetensorsAs(path string, ts []NamedTensor, metadata map[string]strin
 			err = nt.Tensor.ConstBytes(func(data []byte) { _, werr = w.Write(data) })
 		}
 		if err != nil {
-			return fail(fmt.Errorf("tensor %q: %w", nt.Name, err))
+			return fmt.Errorf("tensor %q: %w", nt.Name, err)
 		}
 		if werr != nil {
-			return fail(werr)
+			return werr
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
 	}
 	return nil
 }

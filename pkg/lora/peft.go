@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/llama"
 )
 
@@ -48,7 +49,7 @@ func (a *Adapter) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("encoding adapter config: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, "adapter_config.json"), append(data, '\n'))
+	return atomicfile.Write(filepath.Join(dir, "adapter_config.json"), append(data, '\n'))
 }
 
 // Load reads a PEFT adapter directory for the given base model config. Keys must be exactly
@@ -104,26 +105,4 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 		}
 	}
 	return a, nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }

@@ -5,12 +5,11 @@ package plot
 import (
 	"fmt"
 	"html"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/go-echarts/go-echarts/v2/render"
 	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/loralab/loralab/pkg/atomicfile"
 )
 
 // Chart is any go-echarts chart (charts.Line, charts.Bar, charts.HeatMap, …).
@@ -81,29 +80,5 @@ func SaveHTML(path, title string, charts ...Chart) error {
 	}
 	page := fmt.Sprintf("<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>%s</title></head>\n<body>\n%s</body>\n</html>\n",
 		html.EscapeString(title), body)
-	return WriteFileAtomic(path, []byte(page))
-}
-
-// WriteFileAtomic writes data to a temporary file beside path and renames it into place.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, []byte(page))
 }

@@ -123,22 +123,3 @@ func TestHTMLUnderAMDLoader(t *testing.T) {
 		t.Fatalf("under an AMD loader: echarts=%q canvases=%v", res.ECharts, res.Canvases)
 	}
 }
-
-func TestWriteFileAtomicKeepsOldOnError(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f.txt")
-	if err := WriteFileAtomic(path, []byte("one")); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f.txt"), []byte("x")); err == nil {
-		t.Fatal("writing into a missing directory succeeded")
-	}
-	b, _ := os.ReadFile(path)
-	if string(b) != "one" {
-		t.Fatalf("got %q", b)
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("temporary files left behind: %v", entries)
-	}
-}

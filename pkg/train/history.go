@@ -10,9 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/parquet-go/parquet-go"
-
-	"github.com/loralab/loralab/pkg/plot"
 )
 
 // Record is one optimizer step of the training history (one row of history.csv).
@@ -79,7 +78,7 @@ func WriteParquet[T any](path string, rows []T) error {
 	if err := parquet.Write(&buf, rows); err != nil {
 		return fmt.Errorf("train: writing %s: %w", path, err)
 	}
-	return plot.WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // ReadParquet reads a file written by WriteParquet.
@@ -151,7 +150,7 @@ func WriteCSV[T any](path string, rows []T) error {
 	if err := w.Error(); err != nil {
 		return fmt.Errorf("train: writing %s: %w", path, err)
 	}
-	return plot.WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // ReadCSV reads a file written by WriteCSV into rows of T, matching columns by name.

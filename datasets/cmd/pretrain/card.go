@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/gomlx/compute"
+	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/chat"
 	"github.com/loralab/loralab/pkg/llama"
-	"github.com/loralab/loralab/pkg/plot"
 )
 
 // samplePrompts are in-domain questions (the corpus's world) asked of the trained model.
@@ -101,7 +101,7 @@ func writeCard(o options, cfg *llama.Config, log []logRow, samples []sample, con
 		fmt.Fprintf(&b, "| %s | %s |\n", mdCell(s.Prompt), mdCell(s.Reply))
 	}
 	fmt.Fprintf(&b, "\n## License\n\nApache-2.0, like the rest of LoRA Lab; the corpus is synthetic and made by the project.\n")
-	return plot.WriteFileAtomic(filepath.Join(o.out, "README.md"), []byte(b.String()))
+	return atomicfile.Write(filepath.Join(o.out, "README.md"), []byte(b.String()))
 }
 
 func mdCell(s string) string {

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/backend"
 	"github.com/loralab/loralab/pkg/chat"
 	"github.com/loralab/loralab/pkg/data"
 	"github.com/loralab/loralab/pkg/llama"
-	"github.com/loralab/loralab/pkg/plot"
 )
 
 // encoder is what the corpus encoding needs of a tokenizer.
@@ -210,7 +210,7 @@ func writeLog(o options, log []logRow) error {
 		sb.Write(b)
 		sb.WriteByte('\n')
 	}
-	if err := plot.WriteFileAtomic(filepath.Join(o.out, "training_log.jsonl"), []byte(sb.String())); err != nil {
+	if err := atomicfile.Write(filepath.Join(o.out, "training_log.jsonl"), []byte(sb.String())); err != nil {
 		return err
 	}
 	return nil
