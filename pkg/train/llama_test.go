@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
 )
