@@ -87,7 +87,7 @@ func writeCard(o options, cfg *llama.Config, log []logRow, samples []sample, con
 	fmt.Fprintf(&b, "## Training\n\n")
 	fmt.Fprintf(&b, "Command: `go run ./datasets/cmd/pretrain -out %s -steps %d -batch %d -seq %d -lr %g -seed %d` "+
 		"(the defaults). AdamW (wd %g, max_grad_norm 1), cosine_with_min_lr schedule (warmup %d, min_lr_rate %g), "+
-		"GPT-style packed rows of %d tokens, all tokens supervised; %d conversations, %d passes started.\n\n",
+		"GPT-style packed rows of %d tokens, all tokens supervised; %d conversations, %d pass(es) over them started.\n\n",
 		o.out, o.steps, o.batch, o.seq, o.lr, o.seed, o.weightDecay, o.warmup, o.minLRRate, o.seq, convs, epochs)
 	fmt.Fprintf(&b, "| step | lr | train loss | eval loss | tokens seen | tokens/s |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range log {
@@ -96,7 +96,10 @@ func writeCard(o options, cfg *llama.Config, log []logRow, samples []sample, con
 		}
 	}
 	fmt.Fprintf(&b, "\nWall time %.0f s on the machine that ran it (2-core x86-64, Go backend with SIMD).\n\n", last.ElapsedS)
-	fmt.Fprintf(&b, "## Sample generations (greedy, max 60 new tokens)\n\n| prompt | reply |\n| --- | --- |\n")
+	fmt.Fprintf(&b, "## Sample generations (greedy, max 60 new tokens)\n\n"+
+		"Unedited. The model speaks the corpus's language fluently in both languages but is often wrong on "+
+		"facts and arithmetic, and sometimes changes the subject: it is a base for the notebooks' LoRA "+
+		"experiments, not an assistant.\n\n| prompt | reply |\n| --- | --- |\n")
 	for _, s := range samples {
 		fmt.Fprintf(&b, "| %s | %s |\n", mdCell(s.Prompt), mdCell(s.Reply))
 	}
