@@ -51,6 +51,7 @@ type Trainer struct {
 	warm       map[string]bool
 	lastCkpt   string
 	totalSteps int
+	stopAt     int // when > 0, Train returns once this many steps are done (TrainSteps)
 	progressID string // GoNB display id of the progress line; a sweep shares one across trials
 }
 
@@ -119,6 +120,18 @@ func NewFromExamples(b compute.Backend, model Model, args Args, trainExamples, e
 		evalData = &ExampleLoader{Examples: evalExamples, BatchSize: bs, PadID: padID, PadToMultipleOf: 8}
 	}
 	return New(b, model, args, trainData, evalData)
+}
+
+// TrainSteps runs at most n more optimizer steps of the run (fewer when it ends first), exactly
+// as Train would run them: same schedule, evaluation and checkpoints. For stepping through a
+// run from a notebook cell, and for benchmarks.
+func (t *Trainer) TrainSteps(n int) error {
+	if n <= 0 {
+		return fmt.Errorf("train: TrainSteps(%d): n must be > 0", n)
+	}
+	t.stopAt = t.step + n
+	defer func() { t.stopAt = 0 }()
+	return t.Train()
 }
 
 // Schedule returns the learning-rate schedule of the run.
@@ -329,7 +342,7 @@ func (t *Trainer) Train() error {
 		}
 		lastDraw = time.Now()
 	}
-	for t.step < t.totalSteps {
+	for t.step < t.totalSteps && (t.stopAt == 0 || t.step < t.stopAt) {
 		s := t.step
 		epoch, idx := t.window(s)
 		start := time.Now()

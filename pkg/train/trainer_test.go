@@ -407,3 +407,35 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Error("resuming a 10-step checkpoint into an 11-step run succeeded")
 	}
 }
+
+// TrainSteps in pieces gives exactly the run Train gives in one go.
+func TestTrainStepsEqualsTrain(t *testing.T) {
+	run := func(pieces []int) []Record {
+		args := toyArgs()
+		exs := ToyExamples(24, 32, 5)
+		tr, err := NewFromExamples(testBackend(t), ToyLM(ToyLMConfig{Vocab: 32, Dim: 16, Seed: 1}), args, exs, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pieces == nil {
+			if err := tr.Train(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, n := range pieces {
+			if err := tr.TrainSteps(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tr.History()
+	}
+	whole, parts := run(nil), run([]int{5, 1, 100})
+	if len(whole) != len(parts) || len(whole) != toyArgs().MaxSteps {
+		t.Fatalf("%d steps in one go, %d in pieces, want %d", len(whole), len(parts), toyArgs().MaxSteps)
+	}
+	for i := range whole {
+		if whole[i].Loss != parts[i].Loss || whole[i].LearningRate != parts[i].LearningRate {
+			t.Fatalf("step %d: loss/lr %v/%v in one go, %v/%v in pieces", i+1, whole[i].Loss, whole[i].LearningRate, parts[i].Loss, parts[i].LearningRate)
+		}
+	}
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestParseThreads(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		nproc int
+		want  []int
+		ok    bool
+	}{
+		{"", 2, []int{1, 2}, true},
+		{"  ", 4, []int{1, 2, 3, 4}, true},
+		{"1,2", 8, []int{1, 2}, true},
+		{"1-3,8", 8, []int{1, 2, 3, 8}, true},
+		{"0", 2, nil, false},
+		{"3-1", 2, nil, false},
+		{"two", 2, nil, false},
+	} {
+		got, err := parseThreads(tc.in, tc.nproc)
+		if (err == nil) != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("parseThreads(%q, %d) = %v, %v; want %v (ok %v)", tc.in, tc.nproc, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-steps", "0"}, {"-rounds", "0"}, {"-batch", "0"}, {"-threads", "x"}, {"-peer-env", "NOEQUALS"}} {
+		if err := run(args); err == nil {
+			t.Errorf("run(%v) = nil, want an error", args)
+		}
+	}
+}
