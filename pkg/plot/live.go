@@ -1,8 +1,6 @@
 package plot
 
 import (
-	"strings"
-
 	"github.com/janpfeifer/gonb/gonbui"
 )
 
@@ -31,14 +29,6 @@ func (l *Live) Update(charts ...Chart) error {
 		l.libSent = true
 		l.id = "loralab_live_" + gonbui.UniqueId()
 	}
-	var b strings.Builder
-	for _, c := range charts {
-		s := c.RenderSnippet()
-		b.WriteString(s.Element)
-		b.WriteString("\n")
-		b.WriteString(s.Script)
-		b.WriteString("\n")
-	}
-	gonbui.UpdateHTML(l.id, b.String())
+	gonbui.UpdateHTML(l.id, chartsHTML(charts))
 	return nil
 }

@@ -42,8 +42,12 @@ func HTML(charts ...Chart) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return lib + chartsHTML(charts), nil
+}
+
+// chartsHTML is each chart's element and script, without the library.
+func chartsHTML(charts []Chart) string {
 	var b strings.Builder
-	b.WriteString(lib)
 	for _, c := range charts {
 		s := c.RenderSnippet()
 		b.WriteString(s.Element)
@@ -51,7 +55,7 @@ func HTML(charts ...Chart) (string, error) {
 		b.WriteString(s.Script)
 		b.WriteString("\n")
 	}
-	return b.String(), nil
+	return b.String()
 }
 
 // InNotebook reports whether the program runs inside a GoNB cell.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,18 +85,6 @@ func readGolden(t *testing.T) deepseekGolden {
 	return g
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // TestDeepSeekV3Parity compares Encode with ids from @lenml/tokenizers on every corpus line,
 // on the whole corpus (newline runs), and EncodeSpecial on strings with control tokens.
 func TestDeepSeekV3Parity(t *testing.T) {
@@ -114,18 +103,18 @@ func TestDeepSeekV3Parity(t *testing.T) {
 			t.Fatalf("line %d: golden text %q != corpus %q", i+1, e.Text, lines[i])
 		}
 		got := tok.Encode(e.Text)
-		if !equalInts(got, e.IDs) {
+		if !slices.Equal(got, e.IDs) {
 			t.Errorf("line %d %q:\n got  %v\n want %v", i+1, e.Text, got, e.IDs)
 		}
 		if dec := tok.Decode(got); dec != e.Text {
 			t.Errorf("line %d: Decode(Encode(x)) = %q, want %q", i+1, dec, e.Text)
 		}
 	}
-	if got := tok.Encode(string(corpus)); !equalInts(got, g.Whole) {
+	if got := tok.Encode(string(corpus)); !slices.Equal(got, g.Whole) {
 		t.Errorf("whole corpus: %d ids, want %d (first difference at %d)", len(got), len(g.Whole), firstDiff(got, g.Whole))
 	}
 	for _, e := range g.Special {
-		if got := tok.EncodeSpecial(e.Text); !equalInts(got, e.IDs) {
+		if got := tok.EncodeSpecial(e.Text); !slices.Equal(got, e.IDs) {
 			t.Errorf("EncodeSpecial(%q):\n got  %v\n want %v", e.Text, got, e.IDs)
 		}
 	}
@@ -144,7 +133,7 @@ func TestDeepSeekV3ParitySmallWindows(t *testing.T) {
 		}
 		g := readGolden(t)
 		for i, e := range g.Lines {
-			if got := tok.Encode(e.Text); !equalInts(got, e.IDs) {
+			if got := tok.Encode(e.Text); !slices.Equal(got, e.IDs) {
 				t.Errorf("window %d, line %d %q:\n got  %v\n want %v", w, i+1, e.Text, got, e.IDs)
 			}
 		}
@@ -152,7 +141,7 @@ func TestDeepSeekV3ParitySmallWindows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := tok.Encode(string(corpus)); !equalInts(got, g.Whole) {
+		if got := tok.Encode(string(corpus)); !slices.Equal(got, g.Whole) {
 			t.Errorf("window %d, whole corpus: first difference at %d", w, firstDiff(got, g.Whole))
 		}
 	}

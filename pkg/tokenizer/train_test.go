@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,7 +89,7 @@ func TestTrainGolden(t *testing.T) {
 	}
 	for _, l := range append(trainCorpus(t), "没见过的汉字：龘靐齉 and unseen words 🦄") {
 		a, b := tok.Encode(l), back.Encode(l)
-		if !equalInts(a, b) {
+		if !slices.Equal(a, b) {
 			t.Errorf("%q: trained %v, reloaded %v", l, a, b)
 		}
 		if got := back.Decode(a); got != l {
@@ -121,12 +122,12 @@ func TestTrainedTokenizerJS(t *testing.T) {
 		t.Fatalf("golden too small: %d / %d entries", len(g.Encode), len(g.EncodeSpecial))
 	}
 	for _, e := range g.Encode {
-		if got := tok.Encode(e.Text); !equalInts(got, e.IDs) {
+		if got := tok.Encode(e.Text); !slices.Equal(got, e.IDs) {
 			t.Errorf("Encode(%q):\n got  %v\n want %v", e.Text, got, e.IDs)
 		}
 	}
 	for _, e := range g.EncodeSpecial {
-		if got := tok.EncodeSpecial(e.Text); !equalInts(got, e.IDs) {
+		if got := tok.EncodeSpecial(e.Text); !slices.Equal(got, e.IDs) {
 			t.Errorf("EncodeSpecial(%q):\n got  %v\n want %v", e.Text, got, e.IDs)
 		}
 	}
@@ -160,7 +161,7 @@ func TestTrainedTokenizerGoHuggingFace(t *testing.T) {
 		t.Errorf("go-huggingface EOS id %d (%v), ours %d", id, err, ours.EOSID())
 	}
 	for _, s := range []string{"The quick brown fox jumps over the lazy dog", "we train for 3 epochs", "LoRA adds two small matrices"} {
-		if a, b := hf.Encode(s), ours.Encode(s); !equalInts(a, b) {
+		if a, b := hf.Encode(s), ours.Encode(s); !slices.Equal(a, b) {
 			t.Errorf("%q: go-huggingface %v, ours %v", s, a, b)
 		}
 		if got := hf.Decode(ours.Encode(s)); got != s {

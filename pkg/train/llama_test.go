@@ -3,6 +3,7 @@ package train
 import (
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/loralab/loralab/pkg/llama"
@@ -68,7 +69,7 @@ func TestTrainLlamaLoRA(t *testing.T) {
 	p, _ := tr.Params()
 	changed := 0
 	for n, x := range p {
-		if !equalF32(f32(x), f32(ad.Tensors[n])) {
+		if !slices.Equal(f32(x), f32(ad.Tensors[n])) {
 			changed++
 		}
 	}
@@ -88,7 +89,7 @@ func TestTrainLlamaLoRA(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n, x := range p {
-		if !equalF32(f32(x), f32(back.Tensors[n])) {
+		if !slices.Equal(f32(x), f32(back.Tensors[n])) {
 			t.Errorf("saved adapter tensor %q differs from the trained parameter", n)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -223,7 +224,7 @@ func TestLRFind(t *testing.T) {
 	// State restored: same parameters, step 0, and training still works.
 	after, _ := tr.Params()
 	for n := range before {
-		if !equalF32(f32(before[n]), f32(after[n])) {
+		if !slices.Equal(f32(before[n]), f32(after[n])) {
 			t.Errorf("parameter %s changed by LRFind", n)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,30 +93,18 @@ func TestTrainLearnsAndFollowsSchedule(t *testing.T) {
 	if !(after[0].Loss < before.Loss-0.3) {
 		t.Errorf("eval loss %g -> %g: did not learn", before.Loss, after[0].Loss)
 	}
-	if got := tensors.MustCopyFlatData[float32](tr.Model.Frozen["lm_head.bias"]); !equalF32(got, frozenBefore) {
+	if got := tensors.MustCopyFlatData[float32](tr.Model.Frozen["lm_head.bias"]); !slices.Equal(got, frozenBefore) {
 		t.Errorf("frozen parameter changed")
 	}
 	// The model given to New is not modified.
 	p, _ := tr.Params()
-	if equalF32(tensors.MustCopyFlatData[float32](p["mlp.weight"]), tensors.MustCopyFlatData[float32](tr.Model.Trainable["mlp.weight"])) {
+	if slices.Equal(tensors.MustCopyFlatData[float32](p["mlp.weight"]), tensors.MustCopyFlatData[float32](tr.Model.Trainable["mlp.weight"])) {
 		t.Errorf("trained parameter equals the initial one")
 	}
 	s := tr.Summary()
 	if s.Steps != 30 || s.FinalEvalLoss != after[0].Loss || s.TokensPerSecond <= 0 {
 		t.Errorf("summary %+v", s)
 	}
-}
-
-func equalF32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestSeededReproducibility(t *testing.T) {
@@ -382,7 +371,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	p1, _ := tr.Params()
 	p2, _ := tr2.Params()
 	for n := range p1 {
-		if !equalF32(tensors.MustCopyFlatData[float32](p1[n]), tensors.MustCopyFlatData[float32](p2[n])) {
+		if !slices.Equal(tensors.MustCopyFlatData[float32](p1[n]), tensors.MustCopyFlatData[float32](p2[n])) {
 			t.Errorf("parameter %s differs after the round trip", n)
 		}
 	}
