@@ -16,7 +16,7 @@ lab:
 setup:
 	bash docker/setup.sh --no-start --test-deps
 
-test: setup vet gotest fuzz notebooks labcheck
+test: setup vet gotest fuzz labcheck notebooks
 
 vet:
 	go vet ./...
