@@ -33,29 +33,21 @@ func ParseConfig(content []byte) (Config, error) {
 	}
 	var c Config
 	var err error
-	str := func(key string, dst *string) {
-		if err != nil {
-			return
-		}
+	// field returns the raw value of key when it is present, not null, and no earlier field failed.
+	field := func(key string) (json.RawMessage, bool) {
 		v, ok := raw[key]
-		if !ok || string(v) == "null" {
-			return
-		}
-		if e := json.Unmarshal(v, dst); e != nil {
-			err = fmt.Errorf("tokenizer_config.json: field %q: %w", key, e)
+		return v, err == nil && ok && string(v) != "null"
+	}
+	plain := func(key string, dst any) { // a string or a bool
+		if v, ok := field(key); ok {
+			if e := json.Unmarshal(v, dst); e != nil {
+				err = fmt.Errorf("tokenizer_config.json: field %q: %w", key, e)
+			}
 		}
 	}
-	tok := func(key string, dst *string) {
-		if err != nil {
-			return
-		}
-		v, ok := raw[key]
-		if !ok || string(v) == "null" {
-			return
-		}
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			*dst = s
+	tok := func(key string, dst *string) { // a string or an AddedToken object
+		v, ok := field(key)
+		if !ok || json.Unmarshal(v, dst) == nil {
 			return
 		}
 		var obj struct {
@@ -67,25 +59,13 @@ func ParseConfig(content []byte) (Config, error) {
 		}
 		*dst = *obj.Content
 	}
-	boolean := func(key string, dst *bool) {
-		if err != nil {
-			return
-		}
-		v, ok := raw[key]
-		if !ok || string(v) == "null" {
-			return
-		}
-		if e := json.Unmarshal(v, dst); e != nil {
-			err = fmt.Errorf("tokenizer_config.json: field %q: %w", key, e)
-		}
-	}
-	str("tokenizer_class", &c.TokenizerClass)
+	plain("tokenizer_class", &c.TokenizerClass)
 	tok("bos_token", &c.BOSToken)
 	tok("eos_token", &c.EOSToken)
 	tok("pad_token", &c.PadToken)
 	tok("unk_token", &c.UnkToken)
-	boolean("add_bos_token", &c.AddBOSToken)
-	boolean("add_eos_token", &c.AddEOSToken)
+	plain("add_bos_token", &c.AddBOSToken)
+	plain("add_eos_token", &c.AddEOSToken)
 	if err != nil {
 		return Config{}, err
 	}
