@@ -9,6 +9,8 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph-building style
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/loralab/loralab/pkg/llama"
 )
 
 // IgnoreIndex is the label that takes no part in the loss (HF/PyTorch -100).
@@ -76,6 +78,9 @@ type Inputs struct {
 	PositionIDs, SegmentIDs *Node
 	// Training is true in training steps (dropout active) and false in evaluation.
 	Training bool
+	// Memory holds the memory-lean switches of Args (gradient_checkpointing, loss_chunk_size)
+	// in training steps; a Model's Loss applies them (LoRAModel and FullModel do).
+	Memory llama.MemoryOptions
 
 	rng *Node // RNG state, threaded through Random calls; nil outside training
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/pkg/llama"
 )
 
 // stepKind selects one of the compiled step graphs.
@@ -31,6 +32,7 @@ type stepper struct {
 	hypers  []adamw.Hyper
 	names   []string // trainable, sorted
 	frozen  []string // frozen, sorted
+	memory  llama.MemoryOptions // the memory-lean switches of the training steps
 	execs   map[stepKind]*Exec
 	evals   map[bool]*Exec // by packed
 }
@@ -69,6 +71,9 @@ func (s *stepper) bindInputs(params, frozen, batch []*Node, training bool, rng *
 	}
 	if len(batch) == 4 {
 		in.PositionIDs, in.SegmentIDs = batch[2], batch[3]
+	}
+	if training {
+		in.Memory = s.memory
 	}
 	return in
 }
