@@ -30,8 +30,8 @@ type stepper struct {
 	model   Model
 	cfg     adamw.Config
 	hypers  []adamw.Hyper
-	names   []string // trainable, sorted
-	frozen  []string // frozen, sorted
+	names   []string            // trainable, sorted
+	frozen  []string            // frozen, sorted
 	memory  llama.MemoryOptions // the memory-lean switches of the training steps
 	execs   map[stepKind]*Exec
 	evals   map[bool]*Exec // by packed

@@ -51,7 +51,7 @@ type Trainer struct {
 	warm       map[string]bool
 	lastCkpt   string
 	totalSteps int
-	stopAt     int // when > 0, Train returns once this many steps are done (TrainSteps)
+	stopAt     int    // when > 0, Train returns once this many steps are done (TrainSteps)
 	progressID string // GoNB display id of the progress line; a sweep shares one across trials
 }
 
