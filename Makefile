@@ -8,7 +8,7 @@ PY := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 GOTEST_FLAGS ?= -timeout 30m
 FUZZTIME ?= 10s
 
-.PHONY: lab setup test vet gotest notebooks labcheck fuzz docs bench clean
+.PHONY: lab setup test vet gotest notebooks labcheck fuzz docs bench gpu-check clean
 
 lab:
 	bash docker/setup.sh
@@ -45,6 +45,11 @@ docs: setup
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+# The real-shape benchmark and a short training of the Qwen2.5-0.5B shape on a GPU (XLA with a
+# PJRT CUDA plugin); fails clearly without one. Never part of `make test`.
+gpu-check:
+	bash .ci/gpu_check.sh
 
 clean:
 	rm -rf build

@@ -46,7 +46,7 @@ func main() {
 
 // options are the command's flags.
 type options struct {
-	dir, name, dtypes, batches, modes, md, child, peerScript, python, memLimit string
+	dir, name, dtypes, batches, modes, md, child, peerScript, python, memLimit, requireBackend string
 	seq, steps, warmup, lossChunk, gen, peerThreads, batch                      int
 	mode, dtype                                                                 string
 	peer                                                                        bool
@@ -72,6 +72,7 @@ func run(args []string) error {
 	fs.StringVar(&o.python, "python", "/usr/bin/python3", "Python with torch for the peer")
 	fs.StringVar(&o.memLimit, "gomemlimit", "", "GOMEMLIMIT of the Go children (e.g. 6GiB); empty: inherited")
 	fs.StringVar(&o.md, "md", "", "append a markdown report to this file")
+	fs.StringVar(&o.requireBackend, "require-backend", "", "fail unless the backend's name starts with this (e.g. xla)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "limit of each child run")
 	fs.StringVar(&o.child, "child", "", "internal: run one measurement (train or gen) and print JSON")
 	fs.StringVar(&o.mode, "mode", "plain", "internal: memory mode of a train child")
@@ -306,6 +307,15 @@ func parent(o options) error {
 	if err != nil {
 		return err
 	}
+	b, err := backend.Default()
+	if err != nil {
+		return fmt.Errorf("no backend: %w", err)
+	}
+	backendLine := backend.Line(b)
+	fmt.Println(backendLine)
+	if o.requireBackend != "" && !strings.HasPrefix(b.String(), o.requireBackend) {
+		return fmt.Errorf("backend is %q, not %s (%s)", b.String(), o.requireBackend, backend.Choose().Reason)
+	}
 	var batches []int
 	for _, f := range split(o.batches) {
 		n, err := strconv.Atoi(f)
@@ -344,7 +354,7 @@ func parent(o options) error {
 		}
 	}
 	loadEnd, _ := bench.LoadAvg()
-	md := markdown(o, cfg, mach, loadStart, loadEnd, began, rows)
+	md := markdown(o, cfg, mach, backendLine, loadStart, loadEnd, began, rows)
 	fmt.Print(md)
 	if o.md != "" {
 		f, err := os.OpenFile(o.md, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -389,10 +399,11 @@ func gib(kib int64) string {
 	return fmt.Sprintf("%.2f GiB", float64(kib)/(1<<20))
 }
 
-func markdown(o options, cfg *llama.Config, mach bench.Machine, loadStart, loadEnd string, began time.Time, rows []result) string {
+func markdown(o options, cfg *llama.Config, mach bench.Machine, backendLine, loadStart, loadEnd string, began time.Time, rows []result) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\n#### %s — %s (%s UTC)\n\n", o.name, strings.Join(cfg.Architectures, ","), began.UTC().Format("2006-01-02 15:04"))
 	fmt.Fprintf(&sb, "- Machine: %s, %d logical CPUs, shared with other jobs; load average %s at start, %s at end\n", mach.CPUModel, mach.Cores, loadStart, loadEnd)
+	fmt.Fprintf(&sb, "- %s\n", backendLine)
 	fmt.Fprintf(&sb, "- Shape: vocab %d, hidden %d, %d layers, %d heads (%d kv), intermediate %d, %d parameters; seq %d\n",
 		cfg.VocabSize, cfg.HiddenSize, cfg.NumHiddenLayers, cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.IntermediateSize, cfg.NumParams(), o.seq)
 	fmt.Fprintf(&sb, "- LoRA r=16 alpha=32 dropout 0.05 on q/k/v/o/gate/up/down, AdamW; %d warm-up + %d timed steps (median); loss_chunk_size %d in chunk/lean modes", o.warmup, o.steps, o.lossChunk)
