@@ -27,10 +27,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"k8s.io/klog/v2"
 
 	"github.com/loralab/loralab/pkg/backend"
 	"github.com/loralab/loralab/pkg/bench"
@@ -47,10 +51,10 @@ func main() {
 // options are the command's flags.
 type options struct {
 	dir, name, dtypes, batches, modes, md, child, peerScript, python, memLimit, requireBackend string
-	seq, steps, warmup, lossChunk, gen, peerThreads, batch                      int
-	mode, dtype                                                                 string
-	peer                                                                        bool
-	timeout                                                                     time.Duration
+	seq, steps, warmup, lossChunk, gen, peerThreads, batch                                     int
+	mode, dtype                                                                                string
+	peer                                                                                       bool
+	timeout                                                                                    time.Duration
 }
 
 func run(args []string) error {
@@ -114,7 +118,11 @@ type result struct {
 	FirstLoss    float64 `json:"first_loss,omitempty"`
 	LastLoss     float64 `json:"last_loss,omitempty"`
 	PrefillSec   float64 `json:"prefill_s,omitempty"` // gen: prompt to first new token (compiled)
-	Err          string  `json:"error,omitempty"`
+	// EstTempBytes is the Go backend's own estimate of the step graph's largest live set of
+	// intermediate buffers (executed sequentially, each freed after its last use): what the
+	// graph needs beyond its inputs, without the Go garbage collector's slack.
+	EstTempBytes int64  `json:"est_temp_bytes,omitempty"`
+	Err          string `json:"error,omitempty"`
 }
 
 // load reads the checkpoint with the frozen base kept as dtype.
@@ -188,10 +196,12 @@ func childTrain(o options) error {
 	if err != nil {
 		return err
 	}
+	est := captureEstimates()
 	tm, err := step.Measure(o.warmup, o.steps)
 	if err != nil {
 		return err
 	}
+	r.EstTempBytes = est.max()
 	r.StepSec, r.TokensPerSec, r.CPUPerStep = tm.Median.Seconds(), tm.TokensPerSec, tm.CPUPerStep
 	r.FirstLoss, r.LastLoss = tm.FirstLoss, tm.LastLoss
 	if r.PeakRSSKiB, err = bench.PeakRSS(); err != nil {
@@ -410,7 +420,7 @@ func markdown(o options, cfg *llama.Config, mach bench.Machine, backendLine, loa
 	if o.memLimit != "" {
 		fmt.Fprintf(&sb, "; GOMEMLIMIT=%s", o.memLimit)
 	}
-	sb.WriteString("\n\n| side | base | batch | mode | load | RSS after load | peak RSS | step | tokens/s | loss |\n|---|---|---:|---|---:|---:|---:|---:|---:|---|\n")
+	sb.WriteString("\n\n| side | base | batch | mode | load | RSS after load | peak RSS | graph temp. (est.) | step | tokens/s | loss |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rows {
 		if r.Kind == "gen" {
 			continue
@@ -420,16 +430,19 @@ func markdown(o options, cfg *llama.Config, mach bench.Machine, backendLine, loa
 			side = "peer (torch)"
 		}
 		if r.Err != "" {
-			fmt.Fprintf(&sb, "| %s | %s | %d | %s | | | | | failed: %s | |\n", side, r.DType, r.Batch, r.Mode, strings.ReplaceAll(r.Err, "|", "/"))
+			fmt.Fprintf(&sb, "| %s | %s | %d | %s | | | | | | failed: %s | |\n", side, r.DType, r.Batch, r.Mode, strings.ReplaceAll(r.Err, "|", "/"))
 			continue
 		}
-		load, loss := "–", "–"
+		load, loss, est := "–", "–", "–"
+		if r.EstTempBytes > 0 {
+			est = fmt.Sprintf("%.2f GB", float64(r.EstTempBytes)/1e9)
+		}
 		if r.Kind == "train" {
 			load = fmt.Sprintf("%.1f s", r.LoadSec)
 			loss = fmt.Sprintf("%.3f → %.3f", r.FirstLoss, r.LastLoss)
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %d | %s | %s | %s | %s | %.1f s | %.1f | %s |\n", side, r.DType, r.Batch, r.Mode,
-			load, gib(r.LoadRSSKiB), gib(r.PeakRSSKiB), r.StepSec, r.TokensPerSec, loss)
+		fmt.Fprintf(&sb, "| %s | %s | %d | %s | %s | %s | %s | %s | %.1f s | %.1f | %s |\n", side, r.DType, r.Batch, r.Mode,
+			load, gib(r.LoadRSSKiB), gib(r.PeakRSSKiB), est, r.StepSec, r.TokensPerSec, loss)
 	}
 	gens := false
 	for _, r := range rows {
@@ -447,4 +460,48 @@ func markdown(o options, cfg *llama.Config, mach bench.Machine, backendLine, loa
 		fmt.Fprintf(&sb, "| %s | %.1f s | %s | %s | %.2f s | %.2f |\n", r.DType, r.LoadSec, gib(r.LoadRSSKiB), gib(r.PeakRSSKiB), r.PrefillSec, r.TokensPerSec)
 	}
 	return sb.String()
+}
+
+// estimates collects the Go backend's "estimated max temporary memory" lines, which it logs
+// (klog V(1)) when it compiles a function.
+type estimates struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (e *estimates) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.buf.Write(p)
+}
+
+// captureEstimates turns klog's verbosity to 1 and sends its output to the returned collector.
+func captureEstimates() *estimates {
+	e := &estimates{}
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for k, v := range map[string]string{"v": "1", "logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+		_ = fs.Set(k, v)
+	}
+	klog.SetOutput(e)
+	return e
+}
+
+var estimateRE = regexp.MustCompile(`estimated max temporary memory: ([0-9.]+) ([kKMGTP]?i?B)`)
+
+// max returns the largest estimate logged so far, in bytes (0 if none).
+func (e *estimates) max() int64 {
+	klog.Flush()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mult := map[string]float64{"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15,
+		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}
+	var best int64
+	for _, m := range estimateRE.FindAllStringSubmatch(e.buf.String(), -1) {
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err == nil && int64(v*mult[m[2]]) > best {
+			best = int64(v * mult[m[2]])
+		}
+	}
+	return best
 }
