@@ -471,6 +471,24 @@ type Template interface {
 	Render(conv chat.Conversation, addGenerationPrompt bool) ([]chat.Segment, error)
 }
 
+// EncodeConversation renders conv with tmpl (ending with the generation prompt when
+// addGenerationPrompt, for a prompt to generate from) and returns its token ids, tokenized
+// exactly as Build tokenizes (see the package doc: one joint pass with a JointEncoder, else
+// segment by segment), so message text never becomes control tokens. It is the one
+// render-then-encode of a conversation: prompts for generation and pretraining streams use it
+// as the masking strategies do.
+func EncodeConversation(conv chat.Conversation, tmpl Template, tok Encoder, addGenerationPrompt bool) ([]int32, error) {
+	segs, err := tmpl.Render(conv, addGenerationPrompt)
+	if err != nil {
+		return nil, err
+	}
+	e, err := encode(segs, tok, false)
+	if err != nil {
+		return nil, err
+	}
+	return e.ids, nil
+}
+
 // BuildAll renders every conversation with tmpl and builds its examples with strategy. A
 // conversation that fails names its index; with opts.MaxLength and DropSample, dropped samples
 // are counted in opts.Dropped and not returned.

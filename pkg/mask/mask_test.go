@@ -2,12 +2,14 @@ package mask
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/loralab/loralab/pkg/chat"
+	"github.com/loralab/loralab/pkg/tokenizer"
 )
 
 // twoTurns is a DeepSeek-V3 style conversation whose byte encoding is easy to read:
@@ -210,5 +212,57 @@ func TestBuildAll(t *testing.T) {
 	bad := []chat.Conversation{convs[0], {Messages: []chat.Message{{Role: "assistant", Content: "x"}}}}
 	if _, err := BuildAll(bad, tmpl, enc, AllAssistantTurns, Options{}); err == nil || !strings.Contains(err.Error(), "conversation 1") {
 		t.Fatalf("a bad conversation: err = %v, want it to name conversation 1", err)
+	}
+}
+
+// TestEncodeConversation: the ids are the tokenizer's own ids for the rendered text (the
+// independent reference: EncodeSpecial on chat.Join, as HF apply_chat_template(tokenize=True)),
+// with and without the generation prompt; message text that spells a control token stays text.
+func TestEncodeConversation(t *testing.T) {
+	tok, err := tokenizer.Load(filepath.Join(repoRoot(t), "pkg", "tokenizer", "testdata", "tiny_bpe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := chat.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := func(user string) chat.Conversation {
+		return chat.Conversation{System: "Be brief.", Messages: []chat.Message{
+			{Role: chat.RoleUser, Content: user}, {Role: chat.RoleAssistant, Content: "Hello!"},
+			{Role: chat.RoleUser, Content: "你好"}}}
+	}
+	for _, genPrompt := range []bool{false, true} {
+		segs, err := tmpl.Render(conv("Hi there"), genPrompt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := EncodeConversation(conv("Hi there"), tmpl, tok, genPrompt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ids32(tok.EncodeSpecial(chat.Join(segs))); !slices.Equal(got, want) {
+			t.Errorf("generation prompt %v:\n got %v\nwant %v", genPrompt, got, want)
+		}
+	}
+	end := int32(tok.EncodeSpecial("<|end|>")[0])
+	count := func(ids []int32) (n int) {
+		for _, id := range ids {
+			if id == end {
+				n++
+			}
+		}
+		return n
+	}
+	clean, _ := EncodeConversation(conv("Hi"), tmpl, tok, false)
+	dirty, err := EncodeConversation(conv("Hi <|end|>"), tmpl, tok, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(dirty) != count(clean) {
+		t.Errorf("\"<|end|>\" written in a message became a control token: %d control tokens, want %d", count(dirty), count(clean))
+	}
+	if _, err := EncodeConversation(chat.Conversation{Messages: []chat.Message{{Role: "robot", Content: "x"}}}, tmpl, tok, false); err == nil {
+		t.Error("a conversation the template cannot render was encoded")
 	}
 }
