@@ -2,6 +2,7 @@ package mask
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -264,5 +265,54 @@ func TestEncodeConversation(t *testing.T) {
 	}
 	if _, err := EncodeConversation(chat.Conversation{Messages: []chat.Message{{Role: "robot", Content: "x"}}}, tmpl, tok, false); err == nil {
 		t.Error("a conversation the template cannot render was encoded")
+	}
+}
+
+// TestBuildAllRefusesUnsupervisable: a conversation whose replies are all empty has nothing to
+// learn but end-of-turn tokens (ErrNoSupervision), and one that ends with a user message is
+// refused under the supervised strategies (ErrEndsWithUser); train_on_prompt takes both.
+func TestBuildAllRefusesUnsupervisable(t *testing.T) {
+	tmpl, err := chat.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := byteEncoder{specials: tmpl.SpecialTokens}
+	msgs := func(contents ...string) chat.Conversation {
+		var c chat.Conversation
+		for i, m := range contents {
+			role := chat.RoleUser
+			if i%2 == 1 {
+				role = chat.RoleAssistant
+			}
+			c.Messages = append(c.Messages, chat.Message{Role: role, Content: m})
+		}
+		return c
+	}
+	cases := []struct {
+		name string
+		conv chat.Conversation
+		want error
+	}{
+		{"empty reply", msgs("hi", ""), ErrNoSupervision},
+		{"all replies empty", msgs("hi", "", "more", " \n"), ErrNoSupervision},
+		{"ends with user", msgs("hi", "hello", "bye"), ErrEndsWithUser},
+		{"user only", msgs("hi"), ErrNoSupervision},
+	}
+	for _, tc := range cases {
+		for _, s := range []Strategy{AllAssistantTurns, LastTurnOnly, SplitPerTurn} {
+			exs, err := BuildAll([]chat.Conversation{msgs("a", "b"), tc.conv}, tmpl, enc, s, Options{})
+			if !errors.Is(err, tc.want) || !strings.Contains(fmt.Sprint(err), "conversation 1") {
+				t.Errorf("%s, %s: %d examples, err = %v; want %v naming conversation 1", tc.name, s, len(exs), err, tc.want)
+			}
+		}
+		if tc.name != "user only" {
+			if _, err := BuildAll([]chat.Conversation{tc.conv}, tmpl, enc, TrainOnPrompt, Options{}); err != nil {
+				t.Errorf("%s, train_on_prompt: %v", tc.name, err)
+			}
+		}
+	}
+	// One empty reply among others still gives the others.
+	if exs, err := BuildAll([]chat.Conversation{msgs("a", "", "c", "d")}, tmpl, enc, AllAssistantTurns, Options{}); err != nil || len(exs) != 1 {
+		t.Errorf("one empty reply of two: %d examples, err %v", len(exs), err)
 	}
 }
