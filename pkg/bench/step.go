@@ -24,6 +24,7 @@ import (
 
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
+	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/train"
 )
 
@@ -118,7 +119,7 @@ func NewStep(b compute.Backend, s Shape, seed uint64) (*Step, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench.NewStep: adapter: %w", err)
 	}
-	var batch train.Batch
+	var batch mask.Batch
 	x := seed*2654435761 + 1
 	for range s.Batch {
 		ids, labels := make([]int32, s.Seq), make([]int32, s.Seq)
@@ -127,7 +128,7 @@ func NewStep(b compute.Backend, s Shape, seed uint64) (*Step, error) {
 			ids[i] = int32((x >> 33) % uint64(s.Vocab))
 			labels[i] = ids[i]
 			if i < s.Seq/2 {
-				labels[i] = llama.IgnoreIndex
+				labels[i] = mask.IgnoreIndex
 			}
 		}
 		batch.InputIDs, batch.Labels = append(batch.InputIDs, ids), append(batch.Labels, labels)
@@ -138,7 +139,7 @@ func NewStep(b compute.Backend, s Shape, seed uint64) (*Step, error) {
 	args.PerDeviceTrainBatchSize, args.GradientAccumulationSteps = s.Batch, 1
 	args.MaxSteps, args.Seed = 1<<30, int64(seed)
 	args.LoggingSteps, args.EvalSteps, args.SaveSteps, args.DisableTQDM = 0, 0, 0, true
-	tr, err := train.New(b, train.LoRAModel(base, ad), args, &train.BatchLoader{Batches: []train.Batch{batch}}, nil)
+	tr, err := train.New(b, train.LoRAModel(base, ad), args, &train.BatchLoader{Batches: []mask.Batch{batch}}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bench.NewStep: trainer: %w", err)
 	}

@@ -155,13 +155,17 @@ type Encoder interface {
 	EncodeSpecial(text string) []int
 }
 
-// Example is one training sample. All slices have the same length.
+// Example is one training sample, the output of a masking strategy and the input of batching
+// (PadBatch, Pack) and training. All slices have the same length.
 type Example struct {
 	InputIDs []int32
 	// Labels[i] is InputIDs[i] or IgnoreIndex (HF convention: the loss shifts).
 	Labels []int32
-	// Turn[i] is the turn index of a supervised token, -1 for the others (and, with
-	// TrainOnPrompt, for the tokens before the first turn: BOS, system prompt).
+	// Turn is optional. The project's one turn numbering is chat.Segment's: Turn[i] is the
+	// 0-based index of the exchange whose label token i carries (the first assistant reply is
+	// turn 0), and -1 for a token with no supervised label (and, with TrainOnPrompt, for the
+	// tokens before the first turn: BOS, system prompt). Evaluation reports metrics per turn
+	// from it.
 	Turn []int32
 }
 

@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/loralab/loralab/pkg/mask"
 )
 
 // EvalResult holds evaluation metrics over the supervised tokens of an eval set.
@@ -15,8 +17,8 @@ type EvalResult struct {
 	Perplexity float64 `json:"eval_perplexity"` // exp(Loss)
 	Accuracy   float64 `json:"eval_accuracy"`   // share of tokens whose arg-max prediction is the label
 	Tokens     int     `json:"eval_tokens"`     // supervised tokens
-	// PerTurn has the same metrics per assistant turn index (1, 2, …), when the batches carry
-	// Turns; a token's turn is that of its label.
+	// PerTurn has the same metrics per turn (0, 1, …: the 0-based numbering of
+	// mask.Example.Turn), when the batches carry Turn; a token's turn is that of its label.
 	PerTurn []TurnMetrics `json:"per_turn,omitempty"`
 }
 
@@ -64,7 +66,7 @@ func (t *Trainer) EvaluateLoader(l Loader) (EvalResult, error) {
 	return res, nil
 }
 
-// evalAcc accumulates sums in float64: index 0 for all tokens, then per turn.
+// evalAcc accumulates sums in float64: key -1 for all tokens, then per turn (0, 1, …).
 type evalAcc struct {
 	nll, correct, n map[int]float64
 }
@@ -90,7 +92,7 @@ func (a *evalAcc) result() EvalResult {
 	r.Loss, r.Perplexity, r.Accuracy, r.Tokens = metrics(-1)
 	var turns []int
 	for k := range a.n {
-		if k > 0 {
+		if k >= 0 {
 			turns = append(turns, k)
 		}
 	}
@@ -103,7 +105,7 @@ func (a *evalAcc) result() EvalResult {
 	return r
 }
 
-func (t *Trainer) evalBatch(b Batch, acc *evalAcc) error {
+func (t *Trainer) evalBatch(b mask.Batch, acc *evalAcc) error {
 	bt, err := batchTensors(b)
 	if err != nil {
 		return err
@@ -138,8 +140,8 @@ func (t *Trainer) evalBatch(b Batch, acc *evalAcc) error {
 				continue
 			}
 			acc.add(-1, float64(nll[i]), float64(correct[i]))
-			if b.Turns != nil && b.Turns[r][c+1] > 0 {
-				acc.add(int(b.Turns[r][c+1]), float64(nll[i]), float64(correct[i]))
+			if b.Turn != nil && b.Turn[r][c+1] >= 0 {
+				acc.add(int(b.Turn[r][c+1]), float64(nll[i]), float64(correct[i]))
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"github.com/loralab/loralab/pkg/mask"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -12,16 +13,16 @@ import (
 
 // patternExamples are sequences following tok → (7·tok + 3) mod vocab, the first 3 tokens
 // unsupervised.
-func patternExamples(n, vocab int, seed uint64) []Example {
+func patternExamples(n, vocab int, seed uint64) []mask.Example {
 	r := rand.New(rand.NewPCG(seed, 1))
-	exs := make([]Example, n)
+	exs := make([]mask.Example, n)
 	for i := range exs {
 		tok := int32(r.IntN(vocab))
 		for j := range 8 + r.IntN(8) {
 			tok = (tok*7 + 3) % int32(vocab)
 			lab := tok
 			if j < 3 {
-				lab = IgnoreIndex
+				lab = mask.IgnoreIndex
 			}
 			exs[i].InputIDs = append(exs[i].InputIDs, tok)
 			exs[i].Labels = append(exs[i].Labels, lab)

@@ -9,6 +9,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/mask"
 )
 
 // stepKind selects one of the compiled step graphs.
@@ -54,7 +56,7 @@ func (s *stepper) lossOf(in *Inputs) (sum, count *Node) {
 	if s.model.Loss != nil {
 		return s.model.Loss(in)
 	}
-	return CausalLMLoss(s.model.Logits(in), in.Labels)
+	return llama.CausalLMLoss(s.model.Logits(in), in.Labels)
 }
 
 // bindInputs makes the Inputs of a graph from parameter nodes and the batch nodes.
@@ -158,14 +160,15 @@ func (s *stepper) exec(k stepKind) (*Exec, error) {
 }
 
 // evalGraph: inputs params (n), frozen (f), input_ids, labels, [position_ids, segment_ids];
-// outputs per-position nll, supervised (0/1) and correct (0/1), each [B, T] (position t is the
+// outputs per-position nll, supervised (0/1) and correct (0/1), each [B·T] (position t is the
 // prediction of labels[t+1]).
 func (s *stepper) evalGraph(in []*Node) []*Node {
 	n, f := len(s.names), len(s.frozen)
 	inputs := s.bindInputs(in[:n], in[n:n+f], in[n+f:], false, nil)
-	logits := s.model.Logits(inputs)
-	nll, valid, correct := tokenLosses(ConvertDType(logits, dtypes.Float32), inputs.Labels, true)
-	return []*Node{nll, valid, correct}
+	logits, targets := llama.FlatShifted(ConvertDType(s.model.Logits(inputs), dtypes.Float32), inputs.Labels)
+	nll, valid := llama.TokenNLL(logits, targets)
+	correct := LogicalAnd(valid, Equal(ArgMax(logits, -1, dtypes.Int32), targets))
+	return []*Node{nll, ConvertDType(valid, dtypes.Float32), ConvertDType(correct, dtypes.Float32)}
 }
 
 func (s *stepper) evalExec(packed bool) (*Exec, error) {
@@ -182,7 +185,7 @@ func (s *stepper) evalExec(packed bool) (*Exec, error) {
 }
 
 // batchTensors converts a batch to its graph inputs: input_ids, labels[, position_ids, segment_ids].
-func batchTensors(b Batch) ([]any, error) {
+func batchTensors(b mask.Batch) ([]any, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}

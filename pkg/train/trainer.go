@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/plot"
 )
 
@@ -51,7 +52,7 @@ type Trainer struct {
 	warm       map[string]bool
 	lastCkpt   string
 	totalSteps int
-	stopAt     int // when > 0, Train returns once this many steps are done (TrainSteps)
+	stopAt     int    // when > 0, Train returns once this many steps are done (TrainSteps)
 	progressID string // GoNB display id of the progress line; a sweep shares one across trials
 }
 
@@ -105,7 +106,7 @@ func New(b compute.Backend, model Model, args Args, trainData, evalData Loader) 
 // of per_device_train_batch_size examples reshuffled each epoch from seed, evaluation batches
 // of per_device_eval_batch_size in order (evalExamples may be nil), each padded to its longest
 // example (rounded up to a multiple of 8, to limit recompilations) with padID.
-func NewFromExamples(b compute.Backend, model Model, args Args, trainExamples, evalExamples []Example, padID int32) (*Trainer, error) {
+func NewFromExamples(b compute.Backend, model Model, args Args, trainExamples, evalExamples []mask.Example, padID int32) (*Trainer, error) {
 	if args.PerDeviceTrainBatchSize <= 0 {
 		return nil, fmt.Errorf("train: per_device_train_batch_size = %d must be > 0", args.PerDeviceTrainBatchSize)
 	}
@@ -186,7 +187,7 @@ type stepResult struct {
 }
 
 // shapeKey names a compiled graph and batch shape; buffers are donated only to graphs that ran once.
-func shapeKey(k stepKind, b Batch) string {
+func shapeKey(k stepKind, b mask.Batch) string {
 	B, T := b.Dims()
 	return fmt.Sprintf("%v/%d/%d", k, B, T)
 }
@@ -205,7 +206,7 @@ func (t *Trainer) donate(x *tensors.Tensor, ok bool) any {
 // runWindow runs the micro-batches of one accumulation window and, if update, the AdamW update
 // with learning rate lr as optimizer step number stepNum (1-based). Without update it returns
 // the accumulated (unnormalised) gradients. where names a micro-batch in error messages.
-func (t *Trainer) runWindow(batches []Batch, update bool, stepNum int, lr float64, where func(j int) string) (stepResult, []*tensors.Tensor, error) {
+func (t *Trainer) runWindow(batches []mask.Batch, update bool, stepNum int, lr float64, where func(j int) string) (stepResult, []*tensors.Tensor, error) {
 	n := len(t.params)
 	var acc []*tensors.Tensor
 	var accSum, accCount *tensors.Tensor
@@ -293,7 +294,7 @@ func (t *Trainer) runWindow(batches []Batch, update bool, stepNum int, lr float6
 // accumulation window of micro-batches, without updating anything: the window's summed token
 // loss divided by its supervised tokens, and its gradient — equal to the full-batch loss and
 // gradient, however unevenly the tokens fall into micro-batches. It runs the graphs Train runs.
-func (t *Trainer) Gradients(window []Batch) (loss float64, tokens int, grads map[string]*tensors.Tensor, err error) {
+func (t *Trainer) Gradients(window []mask.Batch) (loss float64, tokens int, grads map[string]*tensors.Tensor, err error) {
 	if len(window) == 0 {
 		return 0, 0, nil, fmt.Errorf("train.Gradients: empty window")
 	}
@@ -346,7 +347,7 @@ func (t *Trainer) Train() error {
 		s := t.step
 		epoch, idx := t.window(s)
 		start := time.Now()
-		batches := make([]Batch, len(idx))
+		batches := make([]mask.Batch, len(idx))
 		for j, i := range idx {
 			b, err := t.TrainData.Batch(epoch, i)
 			if err != nil {
