@@ -106,29 +106,17 @@ func (a *evalAcc) result() EvalResult {
 }
 
 func (t *Trainer) evalBatch(b mask.Batch, acc *evalAcc) error {
-	bt, err := batchTensors(b)
+	in := stepIO[any]{Params: anys(t.params), Frozen: anys(t.frozen)}
+	if err := setBatch(&in, b); err != nil {
+		return err
+	}
+	out, err := t.st.call(stepKind{eval: true, packed: b.PositionIDs != nil}, in)
 	if err != nil {
 		return err
 	}
-	e, err := t.st.evalExec(b.PositionIDs != nil)
-	if err != nil {
-		return err
-	}
-	args := make([]any, 0, len(t.params)+len(t.frozen)+4)
-	for _, p := range t.params {
-		args = append(args, p)
-	}
-	for _, p := range t.frozen {
-		args = append(args, p)
-	}
-	args = append(args, bt...)
-	outs, err := e.Call(args...)
-	if err != nil {
-		return err
-	}
-	nll, err1 := tensors.CopyFlatData[float32](outs[0])
-	valid, err2 := tensors.CopyFlatData[float32](outs[1])
-	correct, err3 := tensors.CopyFlatData[float32](outs[2])
+	nll, err1 := tensors.CopyFlatData[float32](out.NLL)
+	valid, err2 := tensors.CopyFlatData[float32](out.Valid)
+	correct, err3 := tensors.CopyFlatData[float32](out.Correct)
 	if err1 != nil || err2 != nil || err3 != nil {
 		return fmt.Errorf("reading eval outputs: %v %v %v", err1, err2, err3)
 	}

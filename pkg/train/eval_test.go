@@ -75,8 +75,11 @@ func TestEvaluateMatchesHostComputation(t *testing.T) {
 	for _, n := range sortedNames(model.Trainable) {
 		args = append(args, model.Trainable[n])
 	}
-	bt, _ := batchTensors(batch)
-	args = append(args, model.Frozen["lm_head.bias"], bt[0])
+	var bt stepIO[any]
+	if err := setBatch(&bt, batch); err != nil {
+		t.Fatal(err)
+	}
+	args = append(args, model.Frozen["lm_head.bias"], bt.InputIDs)
 	logits := tensors.MustCopyFlatData[float32](e.MustExec(args...)[0])
 	nll, correct, n := hostMetrics(logits, batch, toyVocab)
 

@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph-building style
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/support/exceptions"
@@ -103,18 +102,6 @@ func (in *Inputs) Params() map[string]*Node {
 		out[k] = v
 	}
 	return out
-}
-
-// RandomUniform returns values uniform in [0, 1) of the given shape, drawn from the trainer's
-// seeded RNG (its state is saved in checkpoints, so a resumed run draws the same numbers).
-// Outside training it panics: evaluation is deterministic.
-func (in *Inputs) RandomUniform(shape shapes.Shape) *Node {
-	if in.rng == nil {
-		exceptions.Panicf("train: RandomUniform called outside training (Inputs.Training is false)")
-	}
-	var v *Node
-	in.rng, v = RandomUniform(in.rng, shape)
-	return v
 }
 
 // RNG returns the current RNG state node (nil outside training), for graph code that threads

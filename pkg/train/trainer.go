@@ -207,75 +207,52 @@ func (t *Trainer) donate(x *tensors.Tensor, ok bool) any {
 // with learning rate lr as optimizer step number stepNum (1-based). Without update it returns
 // the accumulated (unnormalised) gradients. where names a micro-batch in error messages.
 func (t *Trainer) runWindow(batches []mask.Batch, update bool, stepNum int, lr float64, where func(j int) string) (stepResult, []*tensors.Tensor, error) {
-	n := len(t.params)
-	var acc []*tensors.Tensor
-	var accSum, accCount *tensors.Tensor
 	var res stepResult
+	var acc stepIO[*tensors.Tensor] // the window's accumulators, from the previous micro-batch
 	for j, b := range batches {
 		final := update && j == len(batches)-1
 		k := stepKind{hasAcc: j > 0, final: final, packed: b.PositionIDs != nil}
-		e, err := t.st.exec(k)
-		if err != nil {
-			return res, nil, err
-		}
-		bt, err := batchTensors(b)
-		if err != nil {
+		var in stepIO[any]
+		if err := setBatch(&in, b); err != nil {
 			return res, nil, fmt.Errorf("train: %s: %w", where(j), err)
 		}
 		res.tokens += b.Tokens()
 		key := shapeKey(k, b)
 		warm := t.warm[key]
-		args := make([]any, 0, 4*n+len(t.frozen)+8)
-		for _, p := range t.params {
-			args = append(args, t.donate(p, warm && final))
-		}
-		for _, p := range t.frozen {
-			args = append(args, p)
-		}
-		if k.hasAcc {
-			for _, a := range acc {
-				args = append(args, t.donate(a, warm))
+		donate := func(xs []*tensors.Tensor, ok bool) []any {
+			out := make([]any, len(xs))
+			for i, x := range xs {
+				out[i] = t.donate(x, ok)
 			}
-			args = append(args, accSum, accCount)
+			return out
+		}
+		in.Params, in.Frozen, in.RNG = donate(t.params, warm && final), anys(t.frozen), t.rng
+		if k.hasAcc {
+			in.Acc, in.AccSum, in.AccCount = donate(acc.Acc, warm), acc.AccSum, acc.AccCount
 		}
 		if final {
-			for _, x := range t.m {
-				args = append(args, t.donate(x, warm))
-			}
-			for _, x := range t.v {
-				args = append(args, t.donate(x, warm))
-			}
-			args = append(args, float64(stepNum), lr)
+			in.M, in.V, in.Step, in.LR = donate(t.m, warm), donate(t.v, warm), float64(stepNum), lr
 		}
-		args = append(args, t.rng)
-		args = append(args, bt...)
-		outs, err := e.Call(args...)
+		out, err := t.st.call(k, in)
 		if err != nil {
 			return res, nil, fmt.Errorf("train: %s: %w", where(j), err)
 		}
 		t.warm[key] = true
+		t.rng = out.RNG
+		micro := float64(out.MicroSum.Value().(float32))
+		if math.IsNaN(micro) || math.IsInf(micro, 0) {
+			return res, nil, fmt.Errorf("%s: summed token loss is %v: %w", where(j), micro, ErrNonFinite)
+		}
 		if !final {
-			acc = outs[:n]
-			accSum, accCount, t.rng = outs[n], outs[n+1], outs[n+2]
-			micro := float64(outs[n+3].Value().(float32))
-			if math.IsNaN(micro) || math.IsInf(micro, 0) {
-				return res, nil, fmt.Errorf("%s: summed token loss is %v: %w", where(j), micro, ErrNonFinite)
-			}
+			acc = out
 			continue
 		}
-		copy(t.params, outs[:n])
-		copy(t.m, outs[n:2*n])
-		copy(t.v, outs[2*n:3*n])
-		o := outs[3*n:]
-		res.loss = float64(o[0].Value().(float32))
-		res.sum = float64(o[1].Value().(float32))
-		res.count = float64(o[2].Value().(float32))
-		res.norm = o[3].Value().(float64)
-		micro := float64(o[4].Value().(float32))
-		t.rng = o[5]
+		t.params, t.m, t.v = out.Params, out.M, out.V
+		res.loss = float64(out.Loss.Value().(float32))
+		res.sum = float64(out.AccSum.Value().(float32))
+		res.count = float64(out.AccCount.Value().(float32))
+		res.norm = out.Norm.Value().(float64)
 		switch {
-		case math.IsNaN(micro) || math.IsInf(micro, 0):
-			return res, nil, fmt.Errorf("%s: summed token loss is %v: %w", where(j), micro, ErrNonFinite)
 		case math.IsNaN(res.loss) || math.IsInf(res.loss, 0):
 			return res, nil, fmt.Errorf("%s: window loss is %v: %w", where(j), res.loss, ErrNonFinite)
 		case math.IsNaN(res.norm) || math.IsInf(res.norm, 0):
@@ -283,11 +260,11 @@ func (t *Trainer) runWindow(batches []mask.Batch, update bool, stepNum int, lr f
 		}
 	}
 	if !update {
-		res.sum = float64(accSum.Value().(float32))
-		res.count = float64(accCount.Value().(float32))
+		res.sum = float64(acc.AccSum.Value().(float32))
+		res.count = float64(acc.AccCount.Value().(float32))
 		res.loss = res.sum / math.Max(1, res.count)
 	}
-	return res, acc, nil
+	return res, acc.Acc, nil
 }
 
 // Gradients returns the loss and the gradients of the trainable parameters over one
