@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // PEFTPrefix is the prefix of every key in adapter_model.safetensors.
@@ -26,11 +27,11 @@ func (a *Adapter) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var ts []llama.NamedTensor
+	var ts []safetensors.Tensor
 	for _, n := range a.Names() {
-		ts = append(ts, llama.NamedTensor{Name: PEFTPrefix + n, Tensor: a.Tensors[n]})
+		ts = append(ts, safetensors.Tensor{Name: PEFTPrefix + n, Tensor: a.Tensors[n]})
 	}
-	if err := llama.WriteSafetensors(filepath.Join(dir, "adapter_model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
+	if err := safetensors.Write(filepath.Join(dir, "adapter_model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
 	cfg := a.Plan.Config
@@ -65,7 +66,7 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 		return nil, fmt.Errorf("%s: adapter does not fit the base model: %w", dir, err)
 	}
 	path := filepath.Join(dir, "adapter_model.safetensors")
-	sf, err := llama.OpenSafetensors(path)
+	sf, err := safetensors.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -74,12 +75,12 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 	specs := plan.ParamSpecs()
 	for _, s := range specs {
 		key := PEFTPrefix + s.Name
-		info, ok := sf.ReadInfo(key)
+		info, ok := sf.Info(key)
 		if !ok {
 			// PEFT also accepts keys with the adapter name (".default.") left in.
 			alt := strings.Replace(key, ".lora_A.", ".lora_A.default.", 1)
 			alt = strings.Replace(alt, ".lora_B.", ".lora_B.default.", 1)
-			if info, ok = sf.ReadInfo(alt); ok {
+			if info, ok = sf.Info(alt); ok {
 				key = alt
 			}
 		}
@@ -95,7 +96,7 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 		}
 		a.Tensors[s.Name] = t
 	}
-	if len(sf.Tensors) != len(specs) {
+	if sf.Len() != len(specs) {
 		for _, n := range sf.Names() {
 			name := strings.TrimPrefix(n, PEFTPrefix)
 			name = strings.Replace(strings.Replace(name, ".lora_A.default.", ".lora_A.", 1), ".lora_B.default.", ".lora_B.", 1)
