@@ -170,6 +170,10 @@ func (t *Tokenizer) buildIDs() error {
 		}
 		maxID = max(maxID, at.ID)
 	}
+	// Ids may leave holes, but not many: the id tables are allocated up front.
+	if entries := len(t.vocab) + len(t.added); maxID >= 4*entries+4096 {
+		return fmt.Errorf("tokenizer.json: largest token id %d for %d tokens (ids may leave some holes, not that many)", maxID, entries)
+	}
 	t.tokens = make([]string, maxID+1)
 	t.isAdded = make([]bool, maxID+1)
 	t.isControl = make([]bool, maxID+1)
