@@ -145,7 +145,7 @@ func (t Template) renderJinja(conv Conversation, gen bool) ([]Segment, error) {
 	}
 	n := len(msgs)
 	cs, ce := make([]int, n), make([]int, n) // content spans in full
-	prev, b0 := 0, 0 // b0: end of the text before the first message (BOS)
+	prev, b0 := 0, 0                         // b0: end of the text before the first message (BOS)
 	if r0, err := t.execute(nil, false); err == nil {
 		b0 = commonPrefix(full, r0)
 	}
@@ -278,7 +278,7 @@ func PerReply(conv Conversation) []Conversation {
 	var out []Conversation
 	for i, m := range conv.Messages {
 		if m.Role == RoleAssistant {
-			out = append(out, Conversation{System: conv.System, Messages: conv.Messages[:i+1:i+1]})
+			out = append(out, Conversation{System: conv.System, Messages: conv.Messages[: i+1 : i+1]})
 		}
 	}
 	return out
