@@ -74,6 +74,9 @@ func (c *Config) ParamSpecs() []ParamSpec {
 		if lin.Bias {
 			specs = append(specs, ParamSpec{lin.Module + ".bias", []int{lin.Out}})
 		}
+		if strings.HasSuffix(lin.Module, "o_proj") {
+			specs = append(specs, c.qkNormParams(lin.Layer)...)
+		}
 		if strings.HasSuffix(lin.Module, "down_proj") {
 			p := fmt.Sprintf("model.layers.%d.", lin.Layer)
 			specs = append(specs, ParamSpec{p + "input_layernorm.weight", []int{h}},
