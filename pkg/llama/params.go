@@ -75,6 +75,9 @@ func (c *Config) ParamSpecs() []ParamSpec {
 		if lin.Bias {
 			specs = append(specs, ParamSpec{lin.Module + ".bias", []int{lin.Out}})
 		}
+		if strings.HasSuffix(lin.Module, "o_proj") {
+			specs = append(specs, c.qkNormParams(lin.Layer)...)
+		}
 		if strings.HasSuffix(lin.Module, "down_proj") {
 			p := fmt.Sprintf("model.layers.%d.", lin.Layer)
 			specs = append(specs, ParamSpec{p + "input_layernorm.weight", []int{h}},
@@ -104,6 +107,9 @@ type Model struct {
 	// Unused lists checkpoint tensors that the model does not use (e.g. rotary_emb.inv_freq,
 	// or lm_head.weight of a tied model).
 	Unused []string
+	// Generation is the checkpoint's generation_config.json (nil without one): its
+	// eos_token_id stops Generate (see EOSTokenIDs).
+	Generation *GenerationConfig
 }
 
 // ParamNames lists the parameter names in HF order.
@@ -161,8 +167,8 @@ func NewRandomModel(cfg *Config, seed uint64) (*Model, error) {
 	return m, nil
 }
 
-// LoadModel reads config.json and the safetensors weights (single or sharded) of a HF model
-// directory. Tensors are read one at a time and converted to float32 (from F32, BF16, F16 or F64).
+// LoadModel reads config.json, generation_config.json when present, and the safetensors
+// weights (single or sharded) of a HF model directory. Tensors are read one at a time and converted to float32 (from F32, BF16, F16 or F64).
 func LoadModel(dir string) (*Model, error) {
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
@@ -174,6 +180,9 @@ func LoadModel(dir string) (*Model, error) {
 	}
 	defer ck.Close()
 	m := &Model{Config: cfg, Weights: map[string]*tensors.Tensor{}}
+	if m.Generation, err = LoadGenerationConfig(dir); err != nil {
+		return nil, err
+	}
 	expected := map[string]bool{}
 	for _, s := range cfg.ParamSpecs() {
 		expected[s.Name] = true
@@ -281,7 +290,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 
 // Clone returns a deep copy of the model (new weight tensors).
 func (m *Model) Clone() *Model {
-	c := &Model{Config: m.Config, Weights: make(map[string]*tensors.Tensor, len(m.Weights))}
+	c := &Model{Config: m.Config, Generation: m.Generation, Weights: make(map[string]*tensors.Tensor, len(m.Weights))}
 	for n, t := range m.Weights {
 		c.Weights[n] = CloneTensor(t)
 	}
