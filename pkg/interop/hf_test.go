@@ -296,4 +296,3 @@ func compareWeights(t *testing.T, ours *llama.Model, peftDir string) {
 	}
 	t.Logf("merge_and_unload() equals our merged export: %d tensors", len(ours.ParamNames()))
 }
-

@@ -106,6 +106,16 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 			name := strings.TrimPrefix(n, PEFTPrefix)
 			name = strings.Replace(strings.Replace(name, ".lora_A.default.", ".lora_A.", 1), ".lora_B.default.", ".lora_B.", 1)
 			name = strings.Replace(name, ".base_layer.bias", ".bias", 1)
+			if module, ok := strings.CutSuffix(name, ".base_layer.weight"); ok {
+				// PEFT's save_embedding_layers (on by default when an embedding is targeted) also
+				// stores the frozen base embedding; it must be the base model's, which is used.
+				if m, ok := plan.Module(module); ok && m.Kind == KindEmbedding {
+					if info, _ := sf.ReadInfo(n); slices.Equal(info.Shape, []int{m.In, m.Out}) {
+						continue
+					}
+					return nil, fmt.Errorf("%s: tensor %q does not have the base embedding's shape [%d %d]", path, n, m.In, m.Out)
+				}
+			}
 			if _, ok := a.Tensors[name]; !ok {
 				return nil, fmt.Errorf("%s: tensor %q does not belong to any module the config targets in this base model", path, n)
 			}

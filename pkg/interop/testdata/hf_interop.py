@@ -16,7 +16,9 @@ that transformers/PEFT cannot load fails the run with their own error).
 
 Run by `go test ./pkg/interop/` with the venv of docker/requirements-test.txt.
 """
-import contextlib, io, json, os, sys
+import contextlib, io, json, os, sys, warnings
+
+warnings.filterwarnings("ignore")  # PEFT/transformers advice; errors still raise
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -129,7 +131,7 @@ def run_peft_make(job, out):
         with torch.no_grad():
             save_logits(os.path.join(d, "logits.safetensors"), pm(input_ids=ids).logits)
         results["cases"][name] = {"base": case["base"], "count_line": line, "input_ids": ids.tolist(),
-                                  "loss_after": float(loss)}
+                                  "loss_after": loss.item()}
         print("peft-make:", name, line, flush=True)
     # Counts on real-size configs (written by Go as config.json), built on the meta device.
     from transformers import AutoConfig, AutoModelForCausalLM
