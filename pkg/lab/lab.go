@@ -117,3 +117,16 @@ func Remember[T any](name string, config any, compute func() T) T {
 	check(atomicfile.Write(path, b), "keeping %s", name)
 	return v
 }
+
+// Show draws charts inline in the cell (nothing outside a notebook); an error ends the cell.
+func Show(charts ...plot.Chart) {
+	check(plot.Display(charts...), "chart")
+}
+
+// Check ends the cell with err when it is not nil: for the few calls a cell makes to the
+// packages underneath that return only an error.
+func Check(err error) {
+	if err != nil {
+		Fail(err)
+	}
+}

@@ -128,6 +128,12 @@ func (r *Run) Adapter() *lora.Adapter {
 	return r.adapter
 }
 
+// SaveAdapter writes the trained adapter as a PEFT folder (adapter_config.json and
+// adapter_model.safetensors), which PEFT's PeftModel.from_pretrained and vLLM load.
+func (r *Run) SaveAdapter(dir string) {
+	check(r.Adapter().Save(dir), "run %s: saving the adapter", r.Name)
+}
+
 // LossChart draws the run's training loss and its eval loss.
 func (r *Run) LossChart(title string) plot.Chart {
 	return train.LossChart(title, r.History, r.Evals)

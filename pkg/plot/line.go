@@ -42,12 +42,16 @@ func Lines(o LineOptions, series ...Series) *charts.Line {
 	}
 	xType, xMin, xMax := axisRange(xs, o.LogX)
 	yType, yMin, yMax := axisRange(ys, o.LogY)
+	xLabel, xSplit := logLabels(xMin, xMax)
+	yLabel, ySplit := logLabels(yMin, yMax)
 	c := charts.NewLine()
 	c.SetGlobalOptions(
 		charts.WithInitializationOpts(opts.Initialization{Width: o.Width, Height: o.Height}),
 		charts.WithTitleOpts(opts.Title{Title: o.Title, Subtitle: o.Subtitle}),
-		charts.WithXAxisOpts(opts.XAxis{Name: o.XName, Type: xType, Min: xMin, Max: xMax, NameLocation: "middle", NameGap: 25}),
-		charts.WithYAxisOpts(opts.YAxis{Name: o.YName, Type: yType, Min: yMin, Max: yMax, Scale: opts.Bool(true)}),
+		charts.WithXAxisOpts(opts.XAxis{Name: o.XName, Type: xType, Min: xMin, Max: xMax, NameLocation: "middle", NameGap: 25,
+			AxisLabel: xLabel, SplitNumber: xSplit}),
+		charts.WithYAxisOpts(opts.YAxis{Name: o.YName, Type: yType, Min: yMin, Max: yMax, Scale: opts.Bool(true),
+			AxisLabel: yLabel, SplitNumber: ySplit}),
 		charts.WithGridOpts(opts.Grid{ContainLabel: opts.Bool(true), Left: "3%", Right: "4%"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(len(series) > 1), Top: "bottom"}),
@@ -90,4 +94,16 @@ func axisRange(vs []float64, log bool) (typ string, lo, hi any) {
 		h = l + 1
 	}
 	return "log", math.Pow(10, l), math.Pow(10, h)
+}
+
+// logLabels gives a log axis spanning [lo, hi] one label per decade (at most 8), written as
+// powers of ten (1e-7) rather than long decimals.
+func logLabels(lo, hi any) (*opts.AxisLabel, int) {
+	l, okL := lo.(float64)
+	h, okH := hi.(float64)
+	if !okL || !okH {
+		return nil, 0
+	}
+	decades := int(math.Round(math.Log10(h / l)))
+	return &opts.AxisLabel{Formatter: opts.FuncOpts("function (v) { return v >= 0.01 && v <= 1000 ? String(v) : v.toExponential(0); }")}, min(decades, 8)
 }
