@@ -148,6 +148,13 @@ k["env"] = {
     "LORALAB_CACHE": "$LORALAB_CACHE",
     "LORALAB_REPO": "$repo",
     "GOFLAGS": "$kernel_goflags",
+    # GoNB runs "go get" before every cell. The cell's module has no requirements of its own,
+    # so "go get" would ask the module proxy for the latest version of every module a cell
+    # imports outside this workspace (gomlx, gonbui, …): a network call per cell, an error
+    # offline or where the proxy refuses a module, and a silent upgrade past the versions in
+    # go.mod where a newer one exists. Every package a notebook needs is already resolved by
+    # the go.work above and the module cache, so the kernel builds offline.
+    "GOPROXY": "off",
     "PATH": "$LORALAB_CACHE/bin:$(dirname "$(command -v go)"):$(go env GOPATH)/bin:" + "$PATH",
 }
 json.dump(k, open(p + ".tmp", "w"), indent=1)
