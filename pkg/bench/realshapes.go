@@ -18,6 +18,7 @@ import (
 
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // realConfigs are the config.json files of the models whose shapes the real-shape benchmark
@@ -112,14 +113,14 @@ func WriteSyntheticCheckpoint(dir string, data []byte, seed uint64, maxShardByte
 	weightMap := map[string]string{}
 	for i, sh := range shards {
 		file := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
-		ts := make([]llama.NamedTensor, len(sh))
+		ts := make([]safetensors.Tensor, len(sh))
 		var bytes int64
 		for j, s := range sh {
-			ts[j] = llama.NamedTensor{Name: s.Name, Tensor: randomBF16(s, rng)}
+			ts[j] = safetensors.Tensor{Name: s.Name, Tensor: randomBF16(s, rng)}
 			weightMap[s.Name] = file
 			bytes += int64(s.Size()) * 2
 		}
-		if err := llama.WriteSafetensors(filepath.Join(dir, file), ts, map[string]string{"format": "pt"}); err != nil {
+		if err := safetensors.Write(filepath.Join(dir, file), ts, map[string]string{"format": "pt"}); err != nil {
 			return err
 		}
 		ts = nil

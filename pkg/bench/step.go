@@ -24,6 +24,7 @@ import (
 
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
+	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/train"
 )
 
@@ -133,7 +134,7 @@ func NewModelStep(b compute.Backend, base *llama.Model, s Shape, seed uint64, me
 	if err != nil {
 		return nil, fmt.Errorf("bench.NewModelStep: adapter: %w", err)
 	}
-	var batch train.Batch
+	var batch mask.Batch
 	x := seed*2654435761 + 1
 	for range s.Batch {
 		ids, labels := make([]int32, s.Seq), make([]int32, s.Seq)
@@ -142,7 +143,7 @@ func NewModelStep(b compute.Backend, base *llama.Model, s Shape, seed uint64, me
 			ids[i] = int32((x >> 33) % uint64(s.Vocab))
 			labels[i] = ids[i]
 			if i < s.Seq/2 {
-				labels[i] = llama.IgnoreIndex
+				labels[i] = mask.IgnoreIndex
 			}
 		}
 		batch.InputIDs, batch.Labels = append(batch.InputIDs, ids), append(batch.Labels, labels)
@@ -154,7 +155,7 @@ func NewModelStep(b compute.Backend, base *llama.Model, s Shape, seed uint64, me
 	args.MaxSteps, args.Seed = 1<<30, int64(seed)
 	args.LoggingSteps, args.EvalSteps, args.SaveSteps, args.DisableTQDM = 0, 0, 0, true
 	args.GradientCheckpointing, args.LossChunkSize = mem.GradientCheckpointing, mem.LossChunkSize
-	tr, err := train.New(b, train.LoRAModel(base, ad), args, &train.BatchLoader{Batches: []train.Batch{batch}}, nil)
+	tr, err := train.New(b, train.LoRAModel(base, ad), args, &train.BatchLoader{Batches: []mask.Batch{batch}}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bench.NewModelStep: trainer: %w", err)
 	}

@@ -10,20 +10,21 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
+	"github.com/loralab/loralab/pkg/mask"
 )
 
 // patternExamples are sequences following tok → (7·tok + 3) mod vocab, the first 3 tokens
 // unsupervised.
-func patternExamples(n, vocab int, seed uint64) []Example {
+func patternExamples(n, vocab int, seed uint64) []mask.Example {
 	r := rand.New(rand.NewPCG(seed, 1))
-	exs := make([]Example, n)
+	exs := make([]mask.Example, n)
 	for i := range exs {
 		tok := int32(r.IntN(vocab))
 		for j := range 8 + r.IntN(8) {
 			tok = (tok*7 + 3) % int32(vocab)
 			lab := tok
 			if j < 3 {
-				lab = IgnoreIndex
+				lab = mask.IgnoreIndex
 			}
 			exs[i].InputIDs = append(exs[i].InputIDs, tok)
 			exs[i].Labels = append(exs[i].Labels, lab)
@@ -124,9 +125,9 @@ func TestTrainLlamaLoRAMemorySwitches(t *testing.T) {
 		})
 	}
 	exs := patternExamples(8, base.Config.VocabSize, 2)
-	window := []Batch{}
+	window := []mask.Batch{}
 	for i := 0; i < 2; i++ {
-		b, err := PadBatch(exs[4*i:4*i+4], 0, 8)
+		b, err := mask.PadBatch(exs[4*i:4*i+4], 0, 8)
 		if err != nil {
 			t.Fatal(err)
 		}
