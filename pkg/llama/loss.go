@@ -23,7 +23,8 @@ func CausalLMLoss(logits, labels *Node) (sum, count *Node) {
 // FlatShifted prepares logits [B, T, V] and labels [B, T] for the per-token loss: the logits as
 // [B·T, V] and the targets as [B·T] int32, target[b·T+t] = labels[b, t+1] and mask.IgnoreIndex
 // at each row's last position. The small labels are shifted instead of slicing the (much
-// larger) logits.
+// larger) logits. Any per-position tensor [B, T, D] is flattened alike (ChunkedCausalLMLoss
+// passes the hidden states).
 func FlatShifted(logits, labels *Node) (flatLogits, targets *Node) {
 	dims := logits.Shape().Dimensions
 	if len(dims) != 3 {
@@ -60,4 +61,62 @@ func TokenNLL(logits, labels *Node) (nll, valid *Node) {
 	picked := Gather(logits, idx)                              // [N]
 	nll = Where(valid, Sub(lse, picked), ZerosLike(picked))
 	return nll, valid
+}
+
+// ChunkedCausalLMLoss is CausalLMLoss(LMHead(cfg, w, adapter, hidden), labels) computed
+// chunkSize tokens at a time: the lm_head projection, the log-sum-exp and the picked logits of
+// one chunk of the flattened [B·T] tokens are built, reduced to the chunk's loss sum and let go
+// before the next chunk starts; in the backward pass each chunk's logits are recomputed (a
+// GoMLX checkpoint) and the chunks run one after the other, last to first. Peak memory for the
+// loss is then about two [chunkSize, vocab] float32 buffers instead of several [B·T, vocab]
+// ones, for one more lm_head matmul (the recomputation). hidden is [B, T, hidden] (the output
+// of Hidden), labels [B, T]; it returns the summed token loss and the count of supervised
+// tokens, as CausalLMLoss does. chunkSize <= 0 or >= B·T computes the loss in one piece.
+func ChunkedCausalLMLoss(cfg *Config, w Weights, adapter Adapter, hidden, labels *Node, chunkSize int) (sum, count *Node) {
+	h, lab := FlatShifted(hidden, labels) // [B·T, hidden] and the shifted targets [B·T]
+	N := h.Shape().Dimensions[0]
+	if chunkSize <= 0 || chunkSize >= N {
+		return TokenCrossEntropy(LMHead(cfg, w, adapter, h), lab)
+	}
+	numChunks := (N + chunkSize - 1) / chunkSize
+	// inGrad[i] is the gradient arriving at chunk i's slice of hidden, captured while the
+	// backward graph is built (chunk i+1's before chunk i's: nodes are visited in reverse order).
+	inGrad := make([]*Node, numChunks+1)
+	var prev *Node // loss sum of the previous chunk
+	for i := 0; i < numChunks; i++ {
+		start, end := i*chunkSize, min(N, (i+1)*chunkSize)
+		hc := Slice(h, AxisRange(start, end), AxisRange())
+		hc = IdentityWithCustomGradient(hc, func(_, v *Node) *Node {
+			inGrad[i] = v
+			return v
+		})
+		// Forward: one chunk after the other. The barrier also stands between the custom
+		// gradient and Checkpoint: GoMLX v0.28.16's OptimizationBarrier.CloneWithInputs (used
+		// when the backward pass recomputes) returns the barrier's input node and resets its
+		// custom gradient.
+		var after []*Node
+		if prev != nil {
+			after = []*Node{prev}
+		}
+		hc = SchedulingBarrier(hc, after...).Checkpoint()
+		head := anchorWeights(w, hc, "lm_head.", "model.embed_tokens.")
+		s, c := TokenCrossEntropy(LMHead(cfg, head, adapter, hc), Slice(lab, AxisRange(start, end)))
+		s = s.StopCheckpoint()
+		// backward: chunk i's recomputation waits until chunk i+1's gradient is done. (After
+		// StopCheckpoint: a custom gradient inside the checkpointed block would recompute the
+		// chunk as soon as the loss gradient arrives.)
+		s = IdentityWithCustomGradient(s, func(_, v *Node) *Node {
+			if next := inGrad[i+1]; next != nil {
+				return SchedulingBarrier(v, next)
+			}
+			return v
+		})
+		prev = s
+		if sum == nil {
+			sum, count = s, c
+		} else {
+			sum, count = Add(sum, s), Add(count, c)
+		}
+	}
+	return sum, count
 }

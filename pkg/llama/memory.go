@@ -6,7 +6,6 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/loralab/loralab/pkg/mask"
 )
 
 // MemoryOptions are the memory-lean training switches. Both change how much is held in memory
@@ -89,72 +88,4 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-// ChunkedCausalLMLoss is CausalLMLoss(LMHead(cfg, w, adapter, hidden), labels) computed
-// chunkSize tokens at a time: the lm_head projection, the log-sum-exp and the picked logits of
-// one chunk of the flattened [B·T] tokens are built, reduced to the chunk's loss sum and let go
-// before the next chunk starts; in the backward pass each chunk's logits are recomputed (a
-// GoMLX checkpoint) and the chunks run one after the other, last to first. Peak memory for the
-// loss is then about two [chunkSize, vocab] float32 buffers instead of several [B·T, vocab]
-// ones, for one more lm_head matmul (the recomputation). hidden is [B, T, hidden] (the output
-// of Hidden), labels [B, T]; it returns the summed token loss and the count of supervised
-// tokens, as CausalLMLoss does. chunkSize <= 0 or >= B·T computes the loss in one piece.
-func ChunkedCausalLMLoss(cfg *Config, w Weights, adapter Adapter, hidden, labels *Node, chunkSize int) (sum, count *Node) {
-	dims := hidden.Shape().Dimensions
-	if len(dims) != 3 {
-		panic(fmt.Errorf("llama.ChunkedCausalLMLoss: hidden must be [batch, seq, hidden], got shape %s", hidden.Shape()))
-	}
-	B, T, H := dims[0], dims[1], dims[2]
-	if ld := labels.Shape().Dimensions; len(ld) != 2 || ld[0] != B || ld[1] != T {
-		panic(fmt.Errorf("llama.ChunkedCausalLMLoss: labels have shape %s, want [%d, %d]", labels.Shape(), B, T))
-	}
-	N := B * T
-	lab := ShiftWithScalar(ConvertDType(labels, dtypes.Int32), 1, ShiftDirLeft, 1, mask.IgnoreIndex)
-	lab = Reshape(lab, N)
-	h := Reshape(hidden, N, H)
-	if chunkSize <= 0 || chunkSize >= N {
-		return TokenCrossEntropy(LMHead(cfg, w, adapter, h), lab)
-	}
-	numChunks := (N + chunkSize - 1) / chunkSize
-	// inGrad[i] is the gradient arriving at chunk i's slice of hidden, captured while the
-	// backward graph is built (chunk i+1's before chunk i's: nodes are visited in reverse order).
-	inGrad := make([]*Node, numChunks+1)
-	var prev *Node // loss sum of the previous chunk
-	for i := 0; i < numChunks; i++ {
-		start, end := i*chunkSize, min(N, (i+1)*chunkSize)
-		hc := Slice(h, AxisRange(start, end), AxisRange())
-		hc = IdentityWithCustomGradient(hc, func(_, v *Node) *Node {
-			inGrad[i] = v
-			return v
-		})
-		// Forward: one chunk after the other. The barrier also stands between the custom
-		// gradient and Checkpoint: GoMLX v0.28.16's OptimizationBarrier.CloneWithInputs (used
-		// when the backward pass recomputes) returns the barrier's input node and resets its
-		// custom gradient.
-		var after []*Node
-		if prev != nil {
-			after = []*Node{prev}
-		}
-		hc = SchedulingBarrier(hc, after...).Checkpoint()
-		head := anchorWeights(w, hc, "lm_head.", "model.embed_tokens.")
-		s, c := TokenCrossEntropy(LMHead(cfg, head, adapter, hc), Slice(lab, AxisRange(start, end)))
-		s = s.StopCheckpoint()
-		// backward: chunk i's recomputation waits until chunk i+1's gradient is done. (After
-		// StopCheckpoint: a custom gradient inside the checkpointed block would recompute the
-		// chunk as soon as the loss gradient arrives.)
-		s = IdentityWithCustomGradient(s, func(_, v *Node) *Node {
-			if next := inGrad[i+1]; next != nil {
-				return SchedulingBarrier(v, next)
-			}
-			return v
-		})
-		prev = s
-		if sum == nil {
-			sum, count = s, c
-		} else {
-			sum, count = Add(sum, s), Add(count, c)
-		}
-	}
-	return sum, count
 }
