@@ -420,7 +420,7 @@ func markdown(o options, cfg *llama.Config, mach bench.Machine, backendLine, loa
 	if o.memLimit != "" {
 		fmt.Fprintf(&sb, "; GOMEMLIMIT=%s", o.memLimit)
 	}
-	sb.WriteString("\n\n| side | base | batch | mode | load | RSS after load | peak RSS | graph temp. (est.) | step | tokens/s | loss |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n")
+	sb.WriteString("\n\n| side | base | batch | mode | load | RSS after load | peak RSS | graph temp. (est.) | step | CPU s/step | tokens/s | loss |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rows {
 		if r.Kind == "gen" {
 			continue
@@ -430,7 +430,7 @@ func markdown(o options, cfg *llama.Config, mach bench.Machine, backendLine, loa
 			side = "peer (torch)"
 		}
 		if r.Err != "" {
-			fmt.Fprintf(&sb, "| %s | %s | %d | %s | | | | | | failed: %s | |\n", side, r.DType, r.Batch, r.Mode, strings.ReplaceAll(r.Err, "|", "/"))
+			fmt.Fprintf(&sb, "| %s | %s | %d | %s | | | | | | | failed: %s | |\n", side, r.DType, r.Batch, r.Mode, strings.ReplaceAll(r.Err, "|", "/"))
 			continue
 		}
 		load, loss, est := "–", "–", "–"
@@ -441,8 +441,8 @@ func markdown(o options, cfg *llama.Config, mach bench.Machine, backendLine, loa
 			load = fmt.Sprintf("%.1f s", r.LoadSec)
 			loss = fmt.Sprintf("%.3f → %.3f", r.FirstLoss, r.LastLoss)
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %d | %s | %s | %s | %s | %s | %.1f s | %.1f | %s |\n", side, r.DType, r.Batch, r.Mode,
-			load, gib(r.LoadRSSKiB), gib(r.PeakRSSKiB), est, r.StepSec, r.TokensPerSec, loss)
+		fmt.Fprintf(&sb, "| %s | %s | %d | %s | %s | %s | %s | %s | %.1f s | %.1f | %.1f | %s |\n", side, r.DType, r.Batch, r.Mode,
+			load, gib(r.LoadRSSKiB), gib(r.PeakRSSKiB), est, r.StepSec, r.CPUPerStep, r.TokensPerSec, loss)
 	}
 	gens := false
 	for _, r := range rows {
