@@ -53,8 +53,9 @@ type options struct {
 	dir, name, dtypes, batches, modes, md, child, peerScript, python, memLimit, requireBackend string
 	seq, steps, warmup, lossChunk, gen, peerThreads, batch                                     int
 	mode, dtype                                                                                string
-	peer                                                                                       bool
+	peer, estimateOnly                                                                         bool
 	timeout                                                                                    time.Duration
+	dropout                                                                                    float64
 }
 
 func run(args []string) error {
@@ -68,9 +69,11 @@ func run(args []string) error {
 	fs.IntVar(&o.seq, "seq", 512, "sequence length")
 	fs.IntVar(&o.steps, "steps", 2, "timed training steps")
 	fs.IntVar(&o.warmup, "warmup", 1, "untimed training steps first (the first compiles)")
+	fs.Float64Var(&o.dropout, "lora-dropout", 0.05, "lora_dropout")
 	fs.IntVar(&o.lossChunk, "loss-chunk", 256, "loss_chunk_size of the chunk and lean modes")
 	fs.IntVar(&o.gen, "gen", 32, "new tokens of the generation run per dtype (0: none)")
 	fs.BoolVar(&o.peer, "peer", false, "also run the PyTorch peer (float32) at each batch size")
+	fs.BoolVar(&o.estimateOnly, "estimate-only", false, "train runs stop once the step graph is compiled: only its memory estimate (no timing)")
 	fs.IntVar(&o.peerThreads, "peer-threads", 1, "torch threads of the peer (OpenBLAS keeps its own pool)")
 	fs.StringVar(&o.peerScript, "peer-script", "pkg/bench/peer/torch_lora_peer.py", "peer script")
 	fs.StringVar(&o.python, "python", "/usr/bin/python3", "Python with torch for the peer")
@@ -191,12 +194,25 @@ func childTrain(o options) error {
 	r := result{Kind: "train", DType: o.dtype, Mode: o.mode, Batch: o.batch, Seq: o.seq,
 		LoadSec: time.Since(start).Seconds(), LoadRSSKiB: rssKiB()}
 	s := bench.DefaultShape()
-	s.Seq, s.Batch = o.seq, o.batch
+	s.Seq, s.Batch, s.Dropout = o.seq, o.batch, o.dropout
 	step, err := bench.NewModelStep(b, base, s, 1, mem)
 	if err != nil {
 		return err
 	}
 	est := captureEstimates()
+	if o.estimateOnly {
+		// The estimate is logged when the first step compiles; the step itself is not waited for.
+		go func() { _, _ = step.Run() }()
+		for r.EstTempBytes == 0 {
+			time.Sleep(200 * time.Millisecond)
+			r.EstTempBytes = est.max()
+		}
+		r.PeakRSSKiB, _ = bench.PeakRSS()
+		if err := emit(r); err != nil {
+			return err
+		}
+		os.Exit(0)
+	}
 	tm, err := step.Measure(o.warmup, o.steps)
 	if err != nil {
 		return err
@@ -257,7 +273,8 @@ func runChild(o options, extra ...string) result {
 	if err != nil {
 		return result{Err: err.Error()}
 	}
-	args := []string{"-dir", o.dir, "-seq", strconv.Itoa(o.seq), "-steps", strconv.Itoa(o.steps),
+	args := []string{"-dir", o.dir, "-seq", strconv.Itoa(o.seq), "-steps", strconv.Itoa(o.steps), "-estimate-only=" + strconv.FormatBool(o.estimateOnly),
+		"-lora-dropout", fmt.Sprint(o.dropout),
 		"-warmup", strconv.Itoa(o.warmup), "-loss-chunk", strconv.Itoa(o.lossChunk), "-gen", strconv.Itoa(o.gen)}
 	cmd := exec.Command(exe, append(args, extra...)...)
 	cmd.Env = os.Environ()
@@ -416,7 +433,7 @@ func markdown(o options, cfg *llama.Config, mach bench.Machine, backendLine, loa
 	fmt.Fprintf(&sb, "- %s\n", backendLine)
 	fmt.Fprintf(&sb, "- Shape: vocab %d, hidden %d, %d layers, %d heads (%d kv), intermediate %d, %d parameters; seq %d\n",
 		cfg.VocabSize, cfg.HiddenSize, cfg.NumHiddenLayers, cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.IntermediateSize, cfg.NumParams(), o.seq)
-	fmt.Fprintf(&sb, "- LoRA r=16 alpha=32 dropout 0.05 on q/k/v/o/gate/up/down, AdamW; %d warm-up + %d timed steps (median); loss_chunk_size %d in chunk/lean modes", o.warmup, o.steps, o.lossChunk)
+	fmt.Fprintf(&sb, "- LoRA r=16 alpha=32 dropout %g on q/k/v/o/gate/up/down, AdamW; %d warm-up + %d timed steps (median); loss_chunk_size %d in chunk/lean modes", o.dropout, o.warmup, o.steps, o.lossChunk)
 	if o.memLimit != "" {
 		fmt.Fprintf(&sb, "; GOMEMLIMIT=%s", o.memLimit)
 	}
