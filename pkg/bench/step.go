@@ -14,7 +14,6 @@ package bench
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"syscall"
@@ -143,7 +142,6 @@ func NewStep(b compute.Backend, s Shape, seed uint64) (*Step, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench.NewStep: trainer: %w", err)
 	}
-	tr.Progress = io.Discard
 	return &Step{Shape: s, adapter: ad, trainer: tr}, nil
 }
 

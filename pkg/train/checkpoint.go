@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/loralab/loralab/pkg/table"
 	"os"
 	"path/filepath"
 	"sort"
@@ -201,10 +202,10 @@ func (t *Trainer) writeCheckpointFiles(dir string) error {
 	if err := writeSynced(filepath.Join(dir, StateFile), js); err != nil {
 		return err
 	}
-	if err := WriteCSV(filepath.Join(dir, "history.csv"), t.history); err != nil {
+	if err := table.WriteCSV(filepath.Join(dir, "history.csv"), t.history); err != nil {
 		return err
 	}
-	return WriteCSV(filepath.Join(dir, "eval_history.csv"), EvalRows(t.evals))
+	return table.WriteCSV(filepath.Join(dir, "eval_history.csv"), EvalRows(t.evals))
 }
 
 // Resume loads the newest checkpoint of dir ("" means Args.OutputDir) into the trainer, so that
@@ -285,11 +286,11 @@ func (t *Trainer) LoadCheckpoint(ckpt string) error {
 	if len(st.RNGState) != graph.RNGStateShape.Size() {
 		return wrap(fmt.Errorf("RNG state has %d words, want %d", len(st.RNGState), graph.RNGStateShape.Size()))
 	}
-	hist, err := ReadCSV[Record](filepath.Join(ckpt, "history.csv"))
+	hist, err := table.ReadCSV[Record](filepath.Join(ckpt, "history.csv"))
 	if err != nil {
 		return wrap(err)
 	}
-	rows, err := ReadCSV[EvalRow](filepath.Join(ckpt, "eval_history.csv"))
+	rows, err := table.ReadCSV[EvalRow](filepath.Join(ckpt, "eval_history.csv"))
 	if err != nil {
 		return wrap(err)
 	}
