@@ -80,7 +80,7 @@ func New(b compute.Backend, model Model, args Args, trainData, evalData Loader) 
 		return nil, err
 	}
 	if trainData == nil || trainData.NumBatches() == 0 {
-		return nil, fmt.Errorf("train.New: no training batches")
+		return nil, fmt.Errorf("train.New: no training batches: the training data is empty (examples from mask.BuildAll: its Options.Dropped counts what max_length removed)")
 	}
 	st, err := newStepper(b, model, args.OptimizerConfig())
 	if err != nil {
