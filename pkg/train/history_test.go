@@ -1,9 +1,10 @@
 package train
 
 import (
-	"github.com/loralab/loralab/pkg/table"
 	"path/filepath"
 	"testing"
+
+	"github.com/loralab/loralab/pkg/table"
 )
 
 func TestHistoryFiles(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/loralab/loralab/pkg/table"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -14,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/loralab/loralab/pkg/table"
 )
 
 // Trial is one configuration of a sweep: overrides of a base configuration, by name. Names

@@ -2,12 +2,13 @@ package train
 
 import (
 	"bytes"
-	"github.com/loralab/loralab/pkg/table"
 	"math"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/loralab/loralab/pkg/table"
 )
 
 func TestGridAndRandomSearch(t *testing.T) {

@@ -64,8 +64,9 @@ type Hook struct {
 // Attach adds a hook to the trainer.
 func (t *Trainer) Attach(h Hook) { t.hooks = append(t.hooks, h) }
 
-// ErrNonFinite is wrapped by the error Train returns when a loss or gradient norm is NaN or Inf.
-var ErrNonFinite = errors.New("non-finite loss")
+// ErrNonFinite is wrapped by the errors that report a NaN or ±Inf loss, gradient norm, parameter
+// or optimizer moment (Train, SaveCheckpoint, LoadCheckpoint).
+var ErrNonFinite = errors.New("non-finite value")
 
 // New returns a Trainer for model on the backend b (backend.MustDefault() in notebooks). The
 // model's tensors are copied: the Model given is not modified by training.
@@ -265,6 +266,16 @@ func (t *Trainer) runWindow(batches []mask.Batch, update bool, stepNum int, lr f
 			return res, nil, fmt.Errorf("%s: window loss is %v: %w", where(j), res.loss, ErrNonFinite)
 		case math.IsNaN(res.norm) || math.IsInf(res.norm, 0):
 			return res, nil, fmt.Errorf("%s: gradient norm is %v (loss %g): %w", where(j), res.norm, res.loss, ErrNonFinite)
+		}
+		finite, err := tensors.CopyFlatData[bool](out.Finite)
+		if err != nil {
+			return res, nil, fmt.Errorf("train: %s: reading the update check: %w", where(j), err)
+		}
+		for i, ok := range finite {
+			if !ok {
+				return res, nil, fmt.Errorf("%s: the AdamW update (learning rate %g) made parameter %q or its moments non-finite, so nothing was updated: %w",
+					where(j), lr, t.st.names[i], ErrNonFinite)
+			}
 		}
 	}
 	if !update {

@@ -2,8 +2,6 @@ package train
 
 import (
 	"errors"
-	"github.com/loralab/loralab/pkg/mask"
-	"github.com/loralab/loralab/pkg/table"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/loralab/loralab/pkg/adamw"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/mask"
+	"github.com/loralab/loralab/pkg/table"
 )
 
 const toyVocab, toyDim = 16, 8
