@@ -13,30 +13,38 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// safetensorsFloats reads the float32 values of every tensor of a safetensors file, parsing the
-// format directly (8-byte header length, JSON header, data), independently of the codec.
-func safetensorsFloats(t *testing.T, path string) map[string][]float32 {
+// tensorBytes parses a safetensors file directly (8-byte header length, JSON header, data),
+// independently of the codec, and returns the file and each F32 tensor's byte range in it.
+func tensorBytes(t *testing.T, path string) (raw []byte, ranges map[string][2]int) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := binary.LittleEndian.Uint64(raw[:8])
+	n := int(binary.LittleEndian.Uint64(raw[:8]))
 	var header map[string]json.RawMessage
 	if err := json.Unmarshal(raw[8:8+n], &header); err != nil {
 		t.Fatal(err)
 	}
-	data := raw[8+n:]
-	out := map[string][]float32{}
+	ranges = map[string][2]int{}
 	for name, h := range header {
 		var info struct {
 			DType   string `json:"dtype"`
 			Offsets [2]int `json:"data_offsets"`
 		}
-		if name == "__metadata__" || json.Unmarshal(h, &info) != nil || info.DType != "F32" {
-			continue
+		if name != "__metadata__" && json.Unmarshal(h, &info) == nil && info.DType == "F32" {
+			ranges[name] = [2]int{8 + n + info.Offsets[0], 8 + n + info.Offsets[1]}
 		}
-		b := data[info.Offsets[0]:info.Offsets[1]]
+	}
+	return raw, ranges
+}
+
+// safetensorsFloats reads the float32 values of every tensor of a safetensors file.
+func safetensorsFloats(t *testing.T, path string) map[string][]float32 {
+	raw, ranges := tensorBytes(t, path)
+	out := map[string][]float32{}
+	for name, r := range ranges {
+		b := raw[r[0]:r[1]]
 		xs := make([]float32, len(b)/4)
 		for i := range xs {
 			xs[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
@@ -49,22 +57,12 @@ func safetensorsFloats(t *testing.T, path string) map[string][]float32 {
 // setSafetensorsFloat overwrites the first float32 of tensor name in a safetensors file.
 func setSafetensorsFloat(t *testing.T, path, name string, v float32) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	raw, ranges := tensorBytes(t, path)
+	r, ok := ranges[name]
+	if !ok {
+		t.Fatalf("%s: no tensor %q", path, name)
 	}
-	n := binary.LittleEndian.Uint64(raw[:8])
-	var header map[string]json.RawMessage
-	if err := json.Unmarshal(raw[8:8+n], &header); err != nil {
-		t.Fatal(err)
-	}
-	var info struct {
-		Offsets [2]int `json:"data_offsets"`
-	}
-	if err := json.Unmarshal(header[name], &info); err != nil {
-		t.Fatalf("%s: no tensor %q: %v", path, name, err)
-	}
-	binary.LittleEndian.PutUint32(raw[8+int(n)+info.Offsets[0]:], math.Float32bits(v))
+	binary.LittleEndian.PutUint32(raw[r[0]:], math.Float32bits(v))
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +101,8 @@ func TestNoNonFiniteCheckpoint(t *testing.T) {
 			t.Errorf("checkpoint-%d holds non-finite values", s)
 		}
 	}
-	if len(steps) == 0 || !strings.Contains(err.Error(), "last good checkpoint: "+CheckpointDir(args.OutputDir, steps[len(steps)-1])) {
+	if len(steps) == 0 || tr.LastCheckpoint() != CheckpointDir(args.OutputDir, steps[len(steps)-1]) ||
+		!strings.Contains(err.Error(), "last good checkpoint: "+tr.LastCheckpoint()) {
 		t.Errorf("checkpoints %v; error %q should name the last one as last good", steps, err)
 	}
 	p, _ := tr.Params()
