@@ -10,6 +10,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // Adapter is a LoRA adapter for one base model config: its resolved plan and its tensors, keyed
@@ -90,10 +91,10 @@ func (a *Adapter) Names() []string {
 }
 
 // AdapterTensors implements llama.GraphAdapter.
-func (a *Adapter) AdapterTensors() []llama.NamedTensor {
-	var out []llama.NamedTensor
+func (a *Adapter) AdapterTensors() []safetensors.Tensor {
+	var out []safetensors.Tensor
 	for _, n := range a.Names() {
-		out = append(out, llama.NamedTensor{Name: n, Tensor: a.Tensors[n]})
+		out = append(out, safetensors.Tensor{Name: n, Tensor: a.Tensors[n]})
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/support/exceptions"
 
+	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
 )
 
@@ -74,6 +75,9 @@ type Inputs struct {
 	PositionIDs, SegmentIDs *Node
 	// Training is true in training steps (dropout active) and false in evaluation.
 	Training bool
+	// Memory holds the memory-lean switches of Args (gradient_checkpointing, loss_chunk_size)
+	// in training steps; a Model's Loss applies them (LoRAModel and FullModel do).
+	Memory llama.MemoryOptions
 
 	rng *Node // RNG state, threaded through Random calls; nil outside training
 }

@@ -144,8 +144,9 @@ type stepper struct {
 	model   Model
 	cfg     adamw.Config
 	hypers  []adamw.Hyper
-	names   []string // trainable, sorted
-	frozen  []string // frozen, sorted
+	names   []string            // trainable, sorted
+	frozen  []string            // frozen, sorted
+	memory  llama.MemoryOptions // the memory-lean switches of the training steps
 	execs   map[stepKind]*Exec
 }
 
@@ -184,6 +185,9 @@ func (s *stepper) bindInputs(io stepIO[*Node], training bool) *Inputs {
 	}
 	for i, n := range s.frozen {
 		in.Frozen[n] = io.Frozen[i]
+	}
+	if training {
+		in.Memory = s.memory
 	}
 	return in
 }

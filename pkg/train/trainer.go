@@ -87,6 +87,7 @@ func New(b compute.Backend, model Model, args Args, trainData, evalData Loader) 
 	if err != nil {
 		return nil, err
 	}
+	st.memory = args.MemoryOptions()
 	t := &Trainer{Args: args, Model: model, Backend: b, TrainData: trainData, EvalData: evalData, st: st,
 		warm: map[string]bool{}}
 	t.totalSteps = args.TotalSteps(trainData.NumBatches())
