@@ -190,6 +190,19 @@ func (t *Trainer) window(s int) (epoch int, batches []int) {
 	return epoch, batches
 }
 
+// windowBatches loads the training micro-batches idx of epoch.
+func (t *Trainer) windowBatches(epoch int, idx []int) ([]mask.Batch, error) {
+	batches := make([]mask.Batch, len(idx))
+	for j, i := range idx {
+		b, err := t.TrainData.Batch(epoch, i)
+		if err != nil {
+			return nil, fmt.Errorf("loading epoch %d batch %d: %w", epoch, i, err)
+		}
+		batches[j] = b
+	}
+	return batches, nil
+}
+
 // stepResult is what one optimizer step reports.
 type stepResult struct {
 	loss, sum, count, norm float64
@@ -341,13 +354,9 @@ func (t *Trainer) Train() (err error) {
 		s := t.step
 		epoch, idx := t.window(s)
 		start := time.Now()
-		batches := make([]mask.Batch, len(idx))
-		for j, i := range idx {
-			b, err := t.TrainData.Batch(epoch, i)
-			if err != nil {
-				return fmt.Errorf("train: step %d: loading epoch %d batch %d: %w", s+1, epoch, i, err)
-			}
-			batches[j] = b
+		batches, err := t.windowBatches(epoch, idx)
+		if err != nil {
+			return fmt.Errorf("train: step %d: %w", s+1, err)
 		}
 		lr := sched.LR(s)
 		where := func(j int) string {
