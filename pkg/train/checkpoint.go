@@ -16,7 +16,6 @@ import (
 
 	"github.com/loralab/loralab/pkg/adamw"
 	"github.com/loralab/loralab/pkg/safetensors"
-	"github.com/loralab/loralab/pkg/table"
 )
 
 // Checkpoint layout: OutputDir/checkpoint-<step>/ holds
@@ -205,10 +204,7 @@ func (t *Trainer) writeCheckpointFiles(dir string) error {
 	if err := writeSynced(filepath.Join(dir, StateFile), js); err != nil {
 		return err
 	}
-	if err := table.WriteCSV(filepath.Join(dir, "history.csv"), t.history); err != nil {
-		return err
-	}
-	return table.WriteCSV(filepath.Join(dir, "eval_history.csv"), EvalRows(t.evals))
+	return writeHistoryCSV(dir, t.history, t.evals)
 }
 
 // UnreadableCheckpointError is Resume's error when the newest checkpoint cannot be loaded
@@ -358,14 +354,9 @@ func (t *Trainer) readCheckpoint(ckpt string) (*loadedCheckpoint, error) {
 	if len(st.RNGState) != graph.RNGStateShape.Size() {
 		return nil, wrap(fmt.Errorf("RNG state has %d words, want %d", len(st.RNGState), graph.RNGStateShape.Size()))
 	}
-	if c.history, err = table.ReadCSV[Record](filepath.Join(ckpt, "history.csv")); err != nil {
+	if c.history, c.evals, err = ReadHistory(ckpt); err != nil {
 		return nil, wrap(err)
 	}
-	rows, err := table.ReadCSV[EvalRow](filepath.Join(ckpt, "eval_history.csv"))
-	if err != nil {
-		return nil, wrap(err)
-	}
-	c.evals = evalsFromRows(rows)
 	return c, nil
 }
 

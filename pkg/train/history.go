@@ -46,6 +46,12 @@ func EvalRows(evals []EvalResult) []EvalRow {
 	return rows
 }
 
+// History tables, in OutputDir (SaveHistory) and in each checkpoint (CSV only).
+const (
+	HistoryFile     = "history.csv"
+	EvalHistoryFile = "eval_history.csv"
+)
+
 // SaveHistory writes the run's tables to dir: history.csv and history.parquet (one row per
 // step), eval_history.csv and eval_history.parquet (see EvalRow). Each file is written to a
 // temporary file and renamed.
@@ -53,15 +59,33 @@ func (t *Trainer) SaveHistory(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	if err := table.WriteCSV(filepath.Join(dir, "history.csv"), t.history); err != nil {
+	if err := writeHistoryCSV(dir, t.history, t.evals); err != nil {
 		return err
 	}
 	if err := table.WriteParquet(filepath.Join(dir, "history.parquet"), t.history); err != nil {
 		return err
 	}
-	rows := EvalRows(t.evals)
-	if err := table.WriteCSV(filepath.Join(dir, "eval_history.csv"), rows); err != nil {
+	return table.WriteParquet(filepath.Join(dir, "eval_history.parquet"), EvalRows(t.evals))
+}
+
+// writeHistoryCSV writes history.csv and eval_history.csv to dir.
+func writeHistoryCSV(dir string, history []Record, evals []EvalResult) error {
+	if err := table.WriteCSV(filepath.Join(dir, HistoryFile), history); err != nil {
 		return err
 	}
-	return table.WriteParquet(filepath.Join(dir, "eval_history.parquet"), rows)
+	return table.WriteCSV(filepath.Join(dir, EvalHistoryFile), EvalRows(evals))
+}
+
+// ReadHistory reads the history.csv and eval_history.csv that SaveHistory or a checkpoint
+// wrote to dir.
+func ReadHistory(dir string) ([]Record, []EvalResult, error) {
+	history, err := table.ReadCSV[Record](filepath.Join(dir, HistoryFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := table.ReadCSV[EvalRow](filepath.Join(dir, EvalHistoryFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	return history, evalsFromRows(rows), nil
 }

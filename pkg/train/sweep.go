@@ -297,9 +297,7 @@ func Sweep(opts SweepOptions) (*SweepResult, error) {
 		}
 		if prev, ok := previous[name]; ok && (prev.Status == StatusDone || prev.Status == StatusDiverged) {
 			res.Trials = append(res.Trials, prev)
-			res.Histories[name], _ = table.ReadCSV[Record](filepath.Join(dir, "history.csv"))
-			rows, _ := table.ReadCSV[EvalRow](filepath.Join(dir, "eval_history.csv"))
-			res.Evals[name] = evalsFromRows(rows)
+			res.Histories[name], res.Evals[name], _ = ReadHistory(dir)
 			line(fmt.Sprintf("trial %d/%d %s: %s before (score %.4g), skipped", i+1, len(opts.Trials), name, prev.Status, prev.Score()))
 			onTrial(prev)
 			continue
