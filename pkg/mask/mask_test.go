@@ -311,6 +311,18 @@ func TestBuildAllRefusesUnsupervisable(t *testing.T) {
 			}
 		}
 	}
+	// Account skips and counts them.
+	var segs [][]chat.Segment
+	for _, c := range []chat.Conversation{msgs("a", "b"), msgs("hi", ""), msgs("hi", "hello", "bye")} {
+		sg, err := tmpl.Render(c, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		segs = append(segs, sg)
+	}
+	if st, err := Account(segs, enc, AllAssistantTurns, Options{}, Layout{}); err != nil || st.Skipped != 2 || st.Samples != 1 {
+		t.Errorf("Account: %+v, %v; want 2 skipped, 1 sample", st, err)
+	}
 	// One empty reply among others still gives the others.
 	if exs, err := BuildAll([]chat.Conversation{msgs("a", "", "c", "d")}, tmpl, enc, AllAssistantTurns, Options{}); err != nil || len(exs) != 1 {
 		t.Errorf("one empty reply of two: %d examples, err %v", len(exs), err)
