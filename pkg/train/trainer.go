@@ -35,12 +35,10 @@ type Trainer struct {
 	step       int // optimizer steps done
 	history    []Record
 	evals      []EvalResult
-	elapsed    float64 // seconds of training before this process (from a checkpoint)
 	warm       map[string]bool
 	lastCkpt   string
 	totalSteps int
-	stopAt     int    // when > 0, Train returns once this many steps are done (TrainSteps)
-	progressID string // GoNB display id of the progress line; a sweep shares one across trials
+	stopAt     int // when > 0, Train returns once this many steps are done (TrainSteps)
 }
 
 // Hook follows a run from outside the trainer, as GoMLX's train.Loop attaches its progress bar:
