@@ -1,5 +1,13 @@
 // Package chat holds conversations (messages with roles) and the chat templates that render
 // them into text pieces that keep their role and turn, so that label masks are exact spans.
+//
+// A checkpoint's own template is the default: LoadTemplate (or ForCheckpoint) reads
+// chat_template.jinja or tokenizer_config.json's "chat_template" and renders it with a Go
+// Jinja engine, byte for byte as transformers' apply_chat_template does; which characters
+// belong to which message is recovered from renderings (spans.go says how, and which
+// replies are supervised when a template rewrites earlier turns, as Qwen3's does). The
+// built-in templates (Lookup) serve the tiny model and checkpoints without a template;
+// ForCheckpoint reports a built-in one that renders differently from the checkpoint's own.
 package chat
 
 // Roles of messages, in the OpenAI naming used throughout LoRA Lab.

@@ -214,10 +214,9 @@ func knownDifferences(name string, conv Conversation, segs []Segment) []Segment 
 
 // TestQwen3Supervision spells out which replies of a Qwen3 conversation are supervised:
 // only those after the last user message, since the template rewrites earlier replies
-// (drops their <think> block) — and with PerReply every reply, each as generated. The
-// "<think>\n" the template writes before a reply (and the whole empty block it adds to a
-// reply without reasoning) is template text: unsupervised, like the prompt that
-// enable_thinking=false gives.
+// (drops their <think> block) — and with PerReply every reply, each as generated. What the
+// model writes after the generation prompt is supervised, the template's "<think>\n" (or
+// the empty think block it adds to a last reply without reasoning) included.
 func TestQwen3Supervision(t *testing.T) {
 	tpl := jinjaTemplates(t)["qwen3"]
 	conv := Conversation{Messages: []Message{
@@ -238,7 +237,7 @@ func TestQwen3Supervision(t *testing.T) {
 		return out
 	}
 	got := supervised(conv)
-	want := []string{`1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
+	want := []string{`1:Content:"<think>\n\n</think>\n\n"`, `1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("whole conversation: supervised %q, want %q", got, want)
 	}
@@ -246,8 +245,8 @@ func TestQwen3Supervision(t *testing.T) {
 	for _, c := range PerReply(conv) {
 		per = append(per, supervised(c)...)
 	}
-	want = []string{`0:Content:"add\n</think>\n\n5"`, `0:EndOfTurn:"<|im_end|>"`,
-		`1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
+	want = []string{`0:Content:"<think>\n"`, `0:Content:"add\n</think>\n\n5"`, `0:EndOfTurn:"<|im_end|>"`,
+		`1:Content:"<think>\n\n</think>\n\n"`, `1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
 	if fmt.Sprint(per) != fmt.Sprint(want) {
 		t.Errorf("PerReply: supervised %q, want %q", per, want)
 	}
