@@ -127,6 +127,12 @@ func TestForCheckpoint(t *testing.T) {
 	if _, mismatch, err = ForCheckpoint(ds3, "deepseek3"); err != nil || mismatch != nil {
 		t.Errorf("deepseek3 on DeepSeek-V3: %v, mismatch %v", err, mismatch)
 	}
+	if own, _ := LoadTemplate(ds3); own.render == nil || own.Name != filepath.Base(ds3) {
+		t.Errorf("DeepSeek-V3's template is deepseek3's: want its Go renderer, got %+v", own)
+	}
+	if own.render != nil {
+		t.Error("Qwen3's template has no built-in renderer")
+	}
 	if _, mismatch, err = ForCheckpoint(ds3, "deepseek"); mismatch == nil || err != nil {
 		t.Errorf("deepseek-llm on DeepSeek-V3: no mismatch reported (%v)", err)
 	}

@@ -254,3 +254,54 @@ func TestQwen3Supervision(t *testing.T) {
 		t.Errorf("EndOfTurn = %q", tpl.EndOfTurn)
 	}
 }
+
+// TestVars: Template.Vars reach the template as apply_chat_template's keyword arguments
+// (Qwen3's enable_thinking=false writes an empty think block into the generation prompt).
+func TestVars(t *testing.T) {
+	_, contexts := loadGoldenExtra(t)
+	tpl := jinjaTemplates(t)["qwen3"]
+	tpl.Vars = map[string]any{"enable_thinking": false}
+	for _, c := range contexts {
+		if c.Name != "qwen3_no_thinking" {
+			continue
+		}
+		got, err := tpl.Apply(Conversation{Messages: []Message{{RoleUser, "hi"}}}, true)
+		if err != nil || got != c.Rendered {
+			t.Errorf("enable_thinking=false: %q, %v; want %q", got, err, c.Rendered)
+		}
+		return
+	}
+	t.Fatal("golden context qwen3_no_thinking missing")
+}
+
+// BenchmarkRenderJinja: rendering with span recovery costs about 3n+2 template executions
+// for n messages.
+func BenchmarkRenderJinja(b *testing.B) {
+	conv := Conversation{System: "You are a helpful assistant. 你是一个乐于助人的助手。"}
+	for k := 0; k < 3; k++ {
+		conv.Messages = append(conv.Messages,
+			Message{Role: RoleUser, Content: strings.Repeat("question 问题 ", 20)},
+			Message{Role: RoleAssistant, Content: strings.Repeat("answer 回答 ", 40)})
+	}
+	tokens := map[string]Tokens{"qwen3": {EOS: "<|im_end|>"}, "gemma3": {BOS: "<bos>", EOS: "<end_of_turn>"},
+		"deepseek3": {BOS: DeepSeekBOS, EOS: DeepSeekEOS}, "llama3": {BOS: "<|begin_of_text|>", EOS: "<|eot_id|>"}}
+	for _, name := range []string{"deepseek3", "gemma3", "llama3", "qwen3"} {
+		src, err := os.ReadFile(filepath.Join("testdata", "templates", name+".jinja"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tpl, err := FromChatTemplate(name, string(src), tokens[name])
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tpl.Render(conv, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "convs/s")
+		})
+	}
+}
