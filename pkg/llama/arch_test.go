@@ -131,3 +131,4 @@ func TestConfigsOfRealCheckpoints(t *testing.T) {
 		}
 	}
 }
+
