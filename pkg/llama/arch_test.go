@@ -131,4 +131,3 @@ func TestConfigsOfRealCheckpoints(t *testing.T) {
 		}
 	}
 }
-
