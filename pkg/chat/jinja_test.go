@@ -305,3 +305,61 @@ func BenchmarkRenderJinja(b *testing.B) {
 		})
 	}
 }
+
+// FuzzRenderJinja: any valid conversation renders through every real template to segments
+// that join to the Jinja output, in order, never a panic.
+func FuzzRenderJinja(f *testing.F) {
+	f.Add("", "hi", "hello", "again", true)
+	f.Add("系统", "  你好 ", "<think>\nx\n</think>\n\ny", "\x1c", false)
+	f.Add("s", "", "", "", true)
+	f.Add("", spanMarker, "</think>", "<|im_end|>", false)
+	f.Add("\n", "\xff\xfe", " ", "<｜end▁of▁sentence｜>", true)
+	tpls := map[string]Template{}
+	f.Fuzz(func(t *testing.T, system, q, a, q2 string, gen bool) {
+		if len(tpls) == 0 {
+			tpls = jinjaTemplates(t)
+		}
+		conv := Conversation{System: system, Messages: []Message{{RoleUser, q}, {RoleAssistant, a}, {RoleUser, q2}}}
+		for name, tpl := range tpls {
+			for _, n := range []int{2, 3} {
+				c := conv
+				c.Messages = c.Messages[:n]
+				segs, err := tpl.Render(c, gen)
+				if err != nil {
+					continue // a template may refuse (raise_exception); it must not panic
+				}
+				want, err := tpl.execute(tpl.messages(c), gen)
+				if err != nil || Join(segs) != want {
+					t.Fatalf("%s: segments join to %q, Jinja gives %q (%v)", name, Join(segs), want, err)
+				}
+				prev := -1
+				for i, s := range segs {
+					if s.Text == "" || s.Turn < prev {
+						t.Fatalf("%s: segment %d %+v (previous turn %d)", name, i, s, prev)
+					}
+					prev = s.Turn
+				}
+			}
+		}
+	})
+}
+
+// A template with transformers' {% generation %} markers renders as without them, and its
+// spans are recovered the same way.
+func TestGenerationMarkers(t *testing.T) {
+	plain := "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' }}{% if m.role == 'assistant' %}{% generation %}{{ m.content + '<|im_end|>' }}{% endgeneration %}{% else %}{{ m.content + '<|im_end|>' }}{% endif %}{{ '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+	marked, err := FromChatTemplate("marked", plain, Tokens{EOS: "<|im_end|>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chatml, _ := Lookup("chatml")
+	conv := Conversation{System: "S", Messages: []Message{{RoleUser, "q"}, {RoleAssistant, "a"}, {RoleUser, "q2"}, {RoleAssistant, "b"}}}
+	got, err := marked.Render(conv, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := chatml.Render(conv, false)
+	if fmt.Sprint(mergeSegments(got)) != fmt.Sprint(mergeSegments(want)) {
+		t.Errorf("segments\n got %+v\nwant %+v", mergeSegments(got), mergeSegments(want))
+	}
+}
