@@ -55,6 +55,7 @@ func TestMasksFromEveryTemplate(t *testing.T) {
 		"deepseek3": {"<｜end▁of▁sentence｜>", false, false},
 		"qwen3":     {"<|im_end|>", false, true}, // and "<think>\n\n</think>\n\n" before the last reply
 		"llama3":    {"<|eot_id|>", true, false},
+		"llama3_1":  {"<|eot_id|>", true, false},
 		"gemma3":    {"<end_of_turn>", true, false},
 		"chatml":    {"<|im_end|>", false, false},
 		"llama2":    {" </s>", true, false},
