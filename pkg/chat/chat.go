@@ -42,7 +42,17 @@ const (
 	// EndOfTurn closes an assistant reply (e.g. "<｜end▁of▁sentence｜>", "<|im_end|>");
 	// it is supervised together with the reply it closes.
 	EndOfTurn
+	// ReplyPrefix is template text the model writes at the start of an assistant reply,
+	// after the generation prompt (Qwen3's "<think>\n\n</think>\n\n"): supervised with the
+	// reply, encoded like template text (special tokens matched).
+	ReplyPrefix
 )
+
+// Supervised tells whether a label mask learns the segment: the Content, ReplyPrefix and
+// EndOfTurn pieces of assistant messages.
+func (s Segment) Supervised() bool {
+	return s.Role == RoleAssistant && (s.Kind == Content || s.Kind == EndOfTurn || s.Kind == ReplyPrefix)
+}
 
 // Segment is one rendered piece of a conversation. Concatenating the Text of all segments
 // gives exactly the string the model's Jinja chat_template renders.

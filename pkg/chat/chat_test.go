@@ -137,7 +137,7 @@ func TestSpecialTokenTextStaysContent(t *testing.T) {
 }
 
 func TestSegmentKindString(t *testing.T) {
-	for k, want := range map[SegmentKind]string{Control: "Control", Content: "Content", EndOfTurn: "EndOfTurn", 7: "SegmentKind(7)"} {
+	for k, want := range map[SegmentKind]string{Control: "Control", Content: "Content", EndOfTurn: "EndOfTurn", ReplyPrefix: "ReplyPrefix", 7: "SegmentKind(7)"} {
 		if got := k.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", int(k), got, want)
 		}

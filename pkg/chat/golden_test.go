@@ -107,6 +107,10 @@ func checkSegments(t *testing.T, where string, tpl Template, conv Conversation, 
 			if !strings.Contains(src, s.Text) && !jinjaReply {
 				t.Errorf("%s: content segment %d %q is not part of its message %q", where, i, s.Text, src)
 			}
+		case ReplyPrefix:
+			if s.Role != RoleAssistant || tpl.jinja == nil {
+				t.Errorf("%s: ReplyPrefix segment %d has role %q (template %s)", where, i, s.Role, tpl.Name)
+			}
 		case EndOfTurn:
 			if s.Role != RoleAssistant {
 				t.Errorf("%s: EndOfTurn segment %d has role %q", where, i, s.Role)

@@ -237,7 +237,7 @@ func TestQwen3Supervision(t *testing.T) {
 		return out
 	}
 	got := supervised(conv)
-	want := []string{`1:Content:"<think>\n\n</think>\n\n"`, `1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
+	want := []string{`1:ReplyPrefix:"<think>\n\n</think>\n\n"`, `1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("whole conversation: supervised %q, want %q", got, want)
 	}
@@ -245,8 +245,8 @@ func TestQwen3Supervision(t *testing.T) {
 	for _, c := range PerReply(conv) {
 		per = append(per, supervised(c)...)
 	}
-	want = []string{`0:Content:"<think>\n"`, `0:Content:"add\n</think>\n\n5"`, `0:EndOfTurn:"<|im_end|>"`,
-		`1:Content:"<think>\n\n</think>\n\n"`, `1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
+	want = []string{`0:ReplyPrefix:"<think>\n"`, `0:Content:"add\n</think>\n\n5"`, `0:EndOfTurn:"<|im_end|>"`,
+		`1:ReplyPrefix:"<think>\n\n</think>\n\n"`, `1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
 	if fmt.Sprint(per) != fmt.Sprint(want) {
 		t.Errorf("PerReply: supervised %q, want %q", per, want)
 	}

