@@ -363,3 +363,31 @@ func TestGenerationMarkers(t *testing.T) {
 		t.Errorf("segments\n got %+v\nwant %+v", mergeSegments(got), mergeSegments(want))
 	}
 }
+
+// A template that moves the system prompt into the last user message (as Mistral's do)
+// renders; the system text stays unsupervised inside that message.
+func TestSystemPromptMoved(t *testing.T) {
+	src := "{{ bos_token }}{% for m in messages %}{% if m.role == 'user' %}{% if loop.revindex0 <= 1 and messages[0].role == 'system' %}{{ '[INST] ' + messages[0].content + '\\n\\n' + m.content + '[/INST]' }}{% else %}{{ '[INST] ' + m.content + '[/INST]' }}{% endif %}{% elif m.role == 'assistant' %}{{ m.content + eos_token }}{% endif %}{% endfor %}"
+	tpl, err := FromChatTemplate("moved", src, Tokens{BOS: "<s>", EOS: "</s>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := Conversation{System: "SYS", Messages: []Message{{RoleUser, "q"}, {RoleAssistant, "a"}, {RoleUser, "q2"}, {RoleAssistant, "b"}}}
+	segs, err := tpl.Render(conv, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Join(segs), "<s>[INST] q[/INST]a</s>[INST] SYS\n\nq2[/INST]b</s>"; got != want {
+		t.Fatalf("rendered %q, want %q", got, want)
+	}
+	var sup []string
+	for _, s := range segs {
+		if s.Supervised() {
+			sup = append(sup, s.Text)
+		}
+	}
+	if fmt.Sprint(sup) != "[a </s> b </s>]" {
+		t.Errorf("supervised %q", sup)
+	}
+	checkSegments(t, "moved", tpl, conv, segs)
+}

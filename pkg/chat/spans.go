@@ -25,7 +25,8 @@ import (
 //     rest, e.g. ChatML's "\n", is not). What remains before the next message's content is
 //     that message's header ("<|im_start|>user\n"); text before the first message's header
 //     (BOS, a default system prompt) belongs to no message, and text after the last message
-//     is the generation prompt.
+//     is the generation prompt. A system prompt the template moves after the first message
+//     (Mistral's go into the last user message) stays inside the message it joins.
 //  3. Rewritten turns: an assistant reply is supervised only when the template renders it in
 //     the whole conversation exactly as it renders it when the reply is the last message,
 //     after the same generation prompt — that is, as the model produces it at inference.
@@ -165,6 +166,11 @@ func (t Template) renderJinja(conv Conversation, gen bool) ([]Segment, error) {
 		}
 		start := commonPrefix(full, before)
 		end := len(full) - commonSuffix(full, after)
+		if start < prev && j == 1 && msgs[0].role == RoleSystem {
+			// The template moves the system prompt after the first message (Mistral puts
+			// it into the last user message): its text stays in the message it joins.
+			cs[0], ce[0], prev = 0, 0, 0
+		}
 		if start < prev {
 			return nil, fmt.Errorf("chat: template %s: message %d is rendered before message %d; cannot tell their spans apart", t.Name, j, j-1)
 		}
