@@ -277,15 +277,10 @@ func TestVars(t *testing.T) {
 // BenchmarkRenderJinja: rendering with span recovery costs about 3n+2 template executions
 // for n messages.
 func BenchmarkRenderJinja(b *testing.B) {
-	conv := Conversation{System: "You are a helpful assistant. 你是一个乐于助人的助手。"}
-	for k := 0; k < 3; k++ {
-		conv.Messages = append(conv.Messages,
-			Message{Role: RoleUser, Content: strings.Repeat("question 问题 ", 20)},
-			Message{Role: RoleAssistant, Content: strings.Repeat("answer 回答 ", 40)})
-	}
+	conv := benchConversation()
 	tokens := map[string]Tokens{"qwen3": {EOS: "<|im_end|>"}, "gemma3": {BOS: "<bos>", EOS: "<end_of_turn>"},
-		"deepseek3": {BOS: DeepSeekBOS, EOS: DeepSeekEOS}, "llama3": {BOS: "<|begin_of_text|>", EOS: "<|eot_id|>"}}
-	for _, name := range []string{"deepseek3", "gemma3", "llama3", "qwen3"} {
+		"deepseek3": {BOS: DeepSeekBOS, EOS: DeepSeekEOS}, "llama3_1": {BOS: "<|begin_of_text|>", EOS: "<|eot_id|>"}}
+	for _, name := range []string{"deepseek3", "gemma3", "llama3_1", "qwen3"} {
 		src, err := os.ReadFile(filepath.Join("testdata", "templates", name+".jinja"))
 		if err != nil {
 			b.Fatal(err)
@@ -294,15 +289,7 @@ func BenchmarkRenderJinja(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := tpl.Render(conv, false); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "convs/s")
-		})
+		b.Run(name, func(b *testing.B) { benchRender(b, tpl, conv) })
 	}
 }
 
