@@ -56,6 +56,12 @@ func Forward(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, seg
 // keys/values are written into it at cache.Start and attention spans the whole cache under
 // mask [B, T, S] (bool, true = may attend); without a cache mask is built from segmentIDs.
 func Hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs *Node, cache *KVCache, mask *Node) *Node {
+	return hidden(cfg, w, adapter, inputIDs, positionIDs, segmentIDs, cache, mask, false)
+}
+
+// hidden is Hidden; with checkpointing each decoder layer is recomputed in the backward pass
+// (see HiddenCheckpointed).
+func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs *Node, cache *KVCache, mask *Node, checkpointing bool) *Node {
 	g := inputIDs.Graph()
 	dims := inputIDs.Shape().Dimensions
 	if len(dims) != 2 {
@@ -81,7 +87,14 @@ func Hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 	cos, sin := rotary(cfg, positionIDs)
 	masks := layerMasks(cfg, mask5, cache) // mask5, or a sliding window of it
 	for l := 0; l < cfg.NumHiddenLayers; l++ {
+		if checkpointing {
+			x = checkpointedLayer(cfg, w, adapter, l, x, cos, sin, masks[l])
+			continue
+		}
 		x = decoderLayer(cfg, w, adapter, l, x, cos, sin, masks[l], cache)
+	}
+	if checkpointing {
+		x = x.StopCheckpoint()
 	}
 	return rmsNorm(x, w.get("model.norm.weight"), cfg.RMSNormEps)
 }

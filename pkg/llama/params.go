@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // ParamSpec is one parameter of the model: its HF name and shape.
@@ -173,7 +174,7 @@ func LoadModel(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	ck, err := OpenCheckpoint(dir)
+	ck, err := safetensors.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -227,19 +228,16 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 	if err := m.Check(); err != nil {
 		return fmt.Errorf("saving model: %w", err)
 	}
-	stDType := map[string]string{"": "F32", "float32": "F32", "bfloat16": "BF16", "float16": "F16"}[opts.DType]
-	if stDType == "" {
+	stDType, ok := map[string]dtypes.DType{"": dtypes.Float32, "float32": dtypes.Float32, "bfloat16": dtypes.BFloat16, "float16": dtypes.Float16}[opts.DType]
+	if !ok {
 		return fmt.Errorf("saving model: dtype %q is not one of float32, bfloat16, float16", opts.DType)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	elem := int64(4)
-	if stDType != "F32" {
-		elem = 2
-	}
-	var shards [][]NamedTensor
-	var cur []NamedTensor
+	elem := int64(stDType.Size())
+	var shards [][]safetensors.Tensor
+	var cur []safetensors.Tensor
 	var curBytes, total int64
 	for _, n := range m.ParamNames() {
 		t := m.Weights[n]
@@ -249,7 +247,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 			shards = append(shards, cur)
 			cur, curBytes = nil, 0
 		}
-		cur = append(cur, NamedTensor{n, t})
+		cur = append(cur, safetensors.Tensor{Name: n, Tensor: t})
 		curBytes += size
 	}
 	shards = append(shards, cur)
@@ -257,7 +255,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 	indexPath := filepath.Join(dir, "model.safetensors.index.json")
 	singlePath := filepath.Join(dir, "model.safetensors")
 	if len(shards) == 1 {
-		if err := WriteSafetensorsAs(singlePath, shards[0], meta, stDType); err != nil {
+		if err := safetensors.WriteAs(singlePath, shards[0], meta, stDType); err != nil {
 			return err
 		}
 		if err := os.Remove(indexPath); err != nil && !os.IsNotExist(err) {
@@ -267,7 +265,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 		weightMap := map[string]string{}
 		for i, sh := range shards {
 			file := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
-			if err := WriteSafetensorsAs(filepath.Join(dir, file), sh, meta, stDType); err != nil {
+			if err := safetensors.WriteAs(filepath.Join(dir, file), sh, meta, stDType); err != nil {
 				return err
 			}
 			for _, nt := range sh {
@@ -286,7 +284,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 		}
 	}
 	cfg := *m.Config
-	cfg.TorchDType = map[string]string{"F32": "float32", "BF16": "bfloat16", "F16": "float16"}[stDType]
+	cfg.TorchDType = map[dtypes.DType]string{dtypes.Float32: "float32", dtypes.BFloat16: "bfloat16", dtypes.Float16: "float16"}[stDType]
 	return cfg.Save(dir)
 }
 
@@ -315,13 +313,7 @@ func ropeInvFreq(c *Config) []float32 {
 // backend) it lives in a buffer the backend uses directly, so running a graph on it does not
 // copy it: model weights are held once in memory.
 func NewFloat32Tensor(dims ...int) *tensors.Tensor {
-	shape := shapes.Make(dtypes.Float32, dims...)
-	if b, err := backend.Default(); err == nil && b.HasSharedBuffers() {
-		if t, err := tensors.FromShapeForBackend(b, 0, shape); err == nil {
-			return t
-		}
-	}
-	return tensors.FromShape(shape)
+	return backend.NewTensor(shapes.Make(dtypes.Float32, dims...))
 }
 
 // CloneTensor deep-copies a float32 tensor (into a shared buffer when possible).
