@@ -102,6 +102,9 @@ func TestMasksFromEveryTemplate(t *testing.T) {
 			if strings.Contains(c.Name, "whitespace") && name == "llama2" {
 				continue // Llama 2 strips a folded system prompt together with the user message
 			}
+			if c.Name == "empty_assistant" {
+				continue // mask refuses a conversation whose replies are all empty
+			}
 			conv := chat.Conversation{System: c.System, Messages: c.Messages}
 			var replies []string
 			for _, m := range c.Messages {
