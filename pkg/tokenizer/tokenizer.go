@@ -223,8 +223,12 @@ func (t *Tokenizer) buildIDs() error {
 // buildModel sets up the BPE model: byte-level when a ByteLevel pre-tokenizer is present,
 // else SentencePiece-style (characters, byte fallback).
 func (t *Tokenizer) buildModel(mj *modelJSON, byteLevel bool) error {
+	merges, err := parseMerges(mj.Merges)
+	if err != nil {
+		return err
+	}
 	m := &bpeModel{byteLevel: byteLevel, ignoreMerges: mj.IgnoreMerges, unkID: -1,
-		merges: make(map[uint64]mergeVal, len(mj.Merges)), cache: make(map[string][]int32)}
+		merges: make(map[uint64]mergeVal, len(merges)), cache: make(map[string][]int32)}
 	if id, ok := t.vocab[stringOr(mj.UnkToken)]; ok {
 		m.unkID = int32(id)
 	} else if mj.UnkToken != nil && *mj.UnkToken != "" {
@@ -276,10 +280,6 @@ func (t *Tokenizer) buildModel(mj *modelJSON, byteLevel bool) error {
 			}
 			m.whole[tok] = int32(id)
 		}
-	}
-	merges, err := parseMerges(mj.Merges)
-	if err != nil {
-		return err
 	}
 	for rank, mg := range merges {
 		ia, okA := t.vocab[mg[0]]
