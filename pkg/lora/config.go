@@ -345,7 +345,8 @@ func ParseConfig(data []byte) (Config, error) {
 	// rather than silently computing something else.
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err == nil {
-		refused := []string{"use_qalora", "target_parameters", "alora_invocation_tokens", "arrow_config", "ensure_weight_tying"}
+		refused := []string{"use_qalora", "target_parameters", "alora_invocation_tokens", "arrow_config", "ensure_weight_tying",
+			"use_bdlora", "kasa_config", "lora_ga_config", "monteclora_config", "velora_config"} // as PEFT 0.21 writes them
 		for _, k := range refused {
 			if v, ok := raw[k]; ok && !isNullish(v) {
 				return c, fmt.Errorf("adapter_config.json: %s=%s is not supported", k, string(v))

@@ -73,6 +73,13 @@ func TestConfigUnknownFields(t *testing.T) {
 		t.Errorf("warning %q does not list the keys", msg)
 	}
 	buf.Reset()
+	// Options PEFT 0.21 writes are known: off, they load quietly; on, they are refused.
+	if cfg, err := ParseConfig([]byte(`{"r": 4, "use_bdlora": false, "kasa_config": null, "velora_config": null}`)); err != nil || cfg.UnknownFields != nil || buf.Len() != 0 {
+		t.Errorf("PEFT 0.21 keys, off: %v, unknown %v, warning %q", err, cfg.UnknownFields, buf.String())
+	}
+	if _, err := ParseConfig([]byte(`{"use_bdlora": true}`)); err == nil || !strings.Contains(err.Error(), "use_bdlora") {
+		t.Errorf("use_bdlora=true: %v, want it refused", err)
+	}
 	if cfg, err := ParseConfig([]byte(`{"r": 4}`)); err != nil || cfg.UnknownFields != nil || buf.Len() != 0 {
 		t.Errorf("clean file: %v, unknown %v, warning %q", err, cfg.UnknownFields, buf.String())
 	}
