@@ -1,5 +1,7 @@
-// Package llama is the Llama-architecture causal language model (LlamaForCausalLM, and the
-// Qwen2ForCausalLM variant with q/k/v biases) on GoMLX: the HF config.json, safetensors
+// Package llama is the Llama-architecture causal language model (LlamaForCausalLM and the
+// variants Qwen2ForCausalLM with q/k/v biases, Qwen3ForCausalLM with per-head q/k norms,
+// MistralForCausalLM with a sliding window; DeepSeek-R1-Distill checkpoints are Qwen2 or
+// Llama; see arch.go) on GoMLX: the HF config.json and generation_config.json, safetensors
 // checkpoints with HF parameter names, a graph-building forward pass with an optional adapter
 // hook (LoRA lives in package lora), the causal-LM loss, and KV-cache generation.
 //

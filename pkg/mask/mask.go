@@ -8,9 +8,9 @@
 // first token of a reply is predicted from the position of the token just before it
 // (e.g. "<｜Assistant｜>").
 //
-// What is supervised: the Content and EndOfTurn segments of assistant messages — so the
-// end-of-turn token of every supervised reply ("<｜end▁of▁sentence｜>", "<|im_end|>") is
-// learned and the model learns to stop. System, user, BOS, role headers and generation
+// What is supervised: the Content, ReplyPrefix and EndOfTurn segments of assistant messages
+// (chat.Segment.Supervised) — so the end-of-turn token of every supervised reply
+// ("<｜end▁of▁sentence｜>", "<|im_end|>") is learned and the model learns to stop. System, user, BOS, role headers and generation
 // prompts never are, except with TrainOnPrompt.
 //
 // Tokenization: special-token text inside a message always stays ordinary text. With a
@@ -246,13 +246,11 @@ type JointEncoder interface {
 	EncodeJoined(texts []string, special []bool) (ids, first, last []int, err error)
 }
 
-func segSupervised(s chat.Segment) bool {
-	return s.Role == chat.RoleAssistant && (s.Kind == chat.Content || s.Kind == chat.EndOfTurn)
-}
+func segSupervised(s chat.Segment) bool { return s.Supervised() }
 
 func validate(segs []chat.Segment) error {
 	for i, s := range segs {
-		if s.Kind != chat.Content && s.Kind != chat.Control && s.Kind != chat.EndOfTurn {
+		if s.Kind < chat.Control || s.Kind > chat.ReplyPrefix {
 			return fmt.Errorf("mask: segment %d: unknown kind %d", i, int(s.Kind))
 		}
 		if s.Turn < -1 {
