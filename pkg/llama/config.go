@@ -206,6 +206,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s must be positive, got %d", k, pos[k])
 		}
 	}
+	if c.HeadDim < 0 {
+		return fmt.Errorf("head_dim must be positive (or absent), got %d", c.HeadDim)
+	}
+	if c.MaxPositionEmbeddings < 0 {
+		return fmt.Errorf("max_position_embeddings must not be negative, got %d", c.MaxPositionEmbeddings)
+	}
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
 		return fmt.Errorf("num_attention_heads (%d) must be a multiple of num_key_value_heads (%d)", c.NumAttentionHeads, c.NumKeyValueHeads)
 	}
