@@ -46,7 +46,9 @@ type KVCache struct {
 // segmentIDs [B, T] (int32) give packed rows: a token attends only to earlier tokens of its own
 // segment (block-diagonal causal mask); nil means a plain causal mask. adapter may be nil.
 //
-// Weights must hold every name of Config.ParamSpecs. The forward is pure float32.
+// Weights must hold every name of Config.ParamSpecs (a quantized weight as the inputs listed in
+// frozen.go; Model.Tensors lists them all). Base weights may be float32, bfloat16 or float16;
+// the computation is float32.
 func Forward(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs *Node) *Node {
 	h := Hidden(cfg, w, adapter, inputIDs, positionIDs, segmentIDs, nil, nil)
 	return LMHead(cfg, w, adapter, h)
@@ -74,7 +76,7 @@ func Hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 	mask5 := Reshape(mask, B, 1, T, 1, S)
 
 	emb := w.get("model.embed_tokens.weight")
-	x := Gather(emb, InsertAxes(ids, -1)) // [B, T, H]
+	x := float32Node(Gather(emb, InsertAxes(ids, -1))) // [B, T, H]; a bfloat16 table is converted row by row
 	if adapter != nil {
 		x = adapter.Embedding("model.embed_tokens", ids, x)
 	}
@@ -93,7 +95,7 @@ func LMHead(cfg *Config, w Weights, adapter Adapter, hidden *Node) *Node {
 			name = "model.embed_tokens.weight"
 		}
 	}
-	return linear(adapter, "lm_head", hidden, w.get(name), nil)
+	return linear(adapter, "lm_head", hidden, w.linearWeight(name, hidden), nil)
 }
 
 // CausalMask returns the bool mask [B, T, T]: position t may attend to s when s <= t and, with
@@ -148,16 +150,16 @@ func linear(adapter Adapter, module string, x, weight, bias *Node) *Node {
 func proj(cfg *Config, w Weights, adapter Adapter, module string, x *Node, bias bool) *Node {
 	var b *Node
 	if bias {
-		b = w.get(module + ".bias")
+		b = float32Node(w.get(module + ".bias"))
 	}
-	return linear(adapter, module, x, w.get(module+".weight"), b)
+	return linear(adapter, module, x, w.linearWeight(module+".weight", x), b)
 }
 
 // rmsNorm is HF's LlamaRMSNorm: w · x / sqrt(mean(x²) + eps). (Rsqrt has no gradient in GoMLX.)
 func rmsNorm(x, weight *Node, eps float64) *Node {
 	ms := ReduceAndKeep(Square(x), ReduceMean, -1)
 	y := Div(x, Sqrt(AddScalar(ms, eps)))
-	return Mul(y, ExpandLeftToRank(weight, y.Rank()))
+	return Mul(y, ExpandLeftToRank(float32Node(weight), y.Rank()))
 }
 
 // rotary returns cos and sin [B, T, 1, headDim/2] for the positions (the two halves of HF's

@@ -1,0 +1,179 @@
+package llama
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute"
+)
+
+// Quantization of frozen Linear weights at load (QLoRA's NF4 and an 8-bit absmax format), on
+// the host. The graph side (dequantizing inside the forward pass) is in frozen.go.
+//
+// Block layout: bitsandbytes'. A weight is taken in its HF row-major [out, in] order and cut into
+// blocks of QuantBlockSize consecutive values; each block has one absmax scale. (GoMLX's
+// nn.QuantizedDense instead blocks the output axis of a transposed [in, out] weight.) This layout
+// was chosen because it is the published QLoRA/bitsandbytes algorithm bit for bit, so that the
+// goldens of testdata/gen_quant_golden.py (plain torch) follow it; because HF checkpoints store
+// [out, in], so a weight is quantized as it streams from the file, without a transpose; and because
+// the forward pass dequantizes in the graph and multiplies with its own DotGeneral (measured
+// faster here than the fused nn.QuantizedDense: pkg/bench/NOTES.md), so GoMLX's layout brings
+// nothing. Every real shape has in % 64 == 0, so a block never straddles two rows.
+
+// QuantBlockSize is the number of consecutive weights sharing one absmax (bitsandbytes' blocksize 64).
+const QuantBlockSize = 64
+
+// DoubleQuantBlockSize is the number of absmax constants quantized together by double
+// quantization (QLoRA: 256).
+const DoubleQuantBlockSize = 256
+
+// nf4Table is QLoRA's NormalFloat4 table (the 16 levels), from GoMLX.
+var nf4Table = compute.NF4LookupTable
+
+// nf4Mid[i] is the midpoint between levels i and i+1: a normalized value above it rounds up.
+var nf4Mid = func() [15]float32 {
+	var m [15]float32
+	for i := range m {
+		m[i] = (nf4Table[i] + nf4Table[i+1]) / 2
+	}
+	return m
+}()
+
+// nf4Code returns the index of the NF4 level nearest to x (in [-1, 1]); a tie rounds down.
+func nf4Code(x float32) byte {
+	lo, hi := 0, 15
+	for lo < hi { // first level whose upper midpoint is >= x
+		mid := (lo + hi) / 2
+		if x > nf4Mid[mid] {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return byte(lo)
+}
+
+// blockAbsmax returns max |v| of a block; a block of zeros gets absmax 0.
+func blockAbsmax(v []float32) float32 {
+	var m float32
+	for _, x := range v {
+		if a := float32(math.Abs(float64(x))); a > m {
+			m = a
+		}
+	}
+	return m
+}
+
+// QuantizeNF4 quantizes values (their number a multiple of QuantBlockSize) into packed 4-bit codes (two per byte, the first value in the high nibble, as bitsandbytes
+// packs them) and one absmax per block of QuantBlockSize values: code = the NF4 level nearest to
+// value/absmax. Blocks of zeros (absmax 0) get the code of level 0.
+func QuantizeNF4(values []float32, codes []byte, absmax []float32) {
+	for b := range absmax {
+		blk := values[b*QuantBlockSize : (b+1)*QuantBlockSize]
+		m := blockAbsmax(blk)
+		absmax[b] = m
+		inv := float32(0)
+		if m > 0 {
+			inv = 1 / m
+		}
+		out := codes[b*QuantBlockSize/2 : (b+1)*QuantBlockSize/2]
+		for j := range out {
+			out[j] = nf4Code(blk[2*j]*inv)<<4 | nf4Code(blk[2*j+1]*inv)
+		}
+	}
+}
+
+// DequantizeNF4 is the inverse of QuantizeNF4: value = NF4[code] · absmax.
+func DequantizeNF4(codes []byte, absmax []float32, values []float32) {
+	for i, c := range codes {
+		m := absmax[2*i/QuantBlockSize]
+		values[2*i] = nf4Table[c>>4] * m
+		values[2*i+1] = nf4Table[c&15] * m
+	}
+}
+
+// QuantizeInt8 quantizes values into int8 codes round(127·value/absmax) with one absmax per block
+// of QuantBlockSize values (bitsandbytes' blockwise 8-bit absmax quantization with a linear map).
+func QuantizeInt8(values []float32, codes []int8, absmax []float32) {
+	for b := range absmax {
+		blk := values[b*QuantBlockSize : (b+1)*QuantBlockSize]
+		m := blockAbsmax(blk)
+		absmax[b] = m
+		inv := float32(0)
+		if m > 0 {
+			inv = 127 / m
+		}
+		out := codes[b*QuantBlockSize : (b+1)*QuantBlockSize]
+		for j, x := range blk {
+			out[j] = int8(math.RoundToEven(float64(x * inv)))
+		}
+	}
+}
+
+// DequantizeInt8 is the inverse of QuantizeInt8: value = code · absmax / 127.
+func DequantizeInt8(codes []int8, absmax []float32, values []float32) {
+	for i, c := range codes {
+		values[i] = float32(c) * (absmax[i/QuantBlockSize] / 127)
+	}
+}
+
+// DoubleQuant holds absmax constants quantized again (QLoRA's double quantization): the mean
+// Offset is subtracted, then each group of DoubleQuantBlockSize constants is stored as int8
+// round(127·c/scale) with scale = the group's max |c|. QLoRA stores the second level as 8-bit
+// floats (bitsandbytes' dynamic map); this is the same scheme with a linear 8-bit map.
+type DoubleQuant struct {
+	Codes  []int8    // one per absmax, padded with zeros to a whole number of groups
+	Scales []float32 // one per group
+	Offset float32
+}
+
+// QuantizeAbsmax double-quantizes absmax constants.
+func QuantizeAbsmax(absmax []float32) DoubleQuant {
+	var sum float64
+	for _, a := range absmax {
+		sum += float64(a)
+	}
+	dq := DoubleQuant{Offset: float32(sum / float64(max(1, len(absmax))))}
+	groups := (len(absmax) + DoubleQuantBlockSize - 1) / DoubleQuantBlockSize
+	centred := make([]float32, groups*DoubleQuantBlockSize)
+	for i, a := range absmax {
+		centred[i] = a - dq.Offset
+	}
+	dq.Codes = make([]int8, len(centred))
+	for g := 0; g < groups; g++ {
+		blk := centred[g*DoubleQuantBlockSize : (g+1)*DoubleQuantBlockSize]
+		m := blockAbsmax(blk)
+		dq.Scales = append(dq.Scales, m)
+		inv := float32(0)
+		if m > 0 {
+			inv = 127 / m
+		}
+		for j, x := range blk {
+			dq.Codes[g*DoubleQuantBlockSize+j] = int8(math.RoundToEven(float64(x * inv)))
+		}
+	}
+	return dq
+}
+
+// Absmax returns the n dequantized absmax constants: code · scale / 127 + offset.
+func (dq DoubleQuant) Absmax(n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(dq.Codes[i])*(dq.Scales[i/DoubleQuantBlockSize]/127) + dq.Offset
+	}
+	return out
+}
+
+// checkQuantizable says why a weight of this shape cannot be quantized (nil if it can).
+func checkQuantizable(shape []int) error {
+	if len(shape) != 2 {
+		return fmt.Errorf("shape %v is not a matrix", shape)
+	}
+	if n := shape[0] * shape[1]; n == 0 || n%QuantBlockSize != 0 {
+		return fmt.Errorf("shape %v: %d values are not a whole number of %d-value blocks", shape, n, QuantBlockSize)
+	}
+	if shape[1]%2 != 0 {
+		return fmt.Errorf("shape %v: odd row length", shape)
+	}
+	return nil
+}
