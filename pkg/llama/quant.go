@@ -39,8 +39,34 @@ var nf4Mid = func() [15]float32 {
 	return m
 }()
 
+// nf4Bins splits [-1, 1] into bins of width 1/nf4BinScale; nf4Bin[i] is the code of every value
+// of bin i and its two neighbours when that is one code, else -1 (a midpoint is near: search).
+const nf4BinScale = 1024
+
+var nf4Bin = func() []int8 {
+	bins := make([]int8, 2*nf4BinScale+1)
+	for i := range bins {
+		lo := float32(i-1)/nf4BinScale - 1
+		hi := float32(i+2)/nf4BinScale - 1
+		if c := nf4CodeSearch(lo); c == nf4CodeSearch(hi) {
+			bins[i] = int8(c)
+		} else {
+			bins[i] = -1
+		}
+	}
+	return bins
+}()
+
 // nf4Code returns the index of the NF4 level nearest to x (in [-1, 1]); a tie rounds down.
 func nf4Code(x float32) byte {
+	if i := int((x + 1) * nf4BinScale); i >= 0 && i < len(nf4Bin) && nf4Bin[i] >= 0 {
+		return byte(nf4Bin[i])
+	}
+	return nf4CodeSearch(x)
+}
+
+// nf4CodeSearch is nf4Code by binary search over the midpoints.
+func nf4CodeSearch(x float32) byte {
 	lo, hi := 0, 15
 	for lo < hi { // first level whose upper midpoint is >= x
 		mid := (lo + hi) / 2

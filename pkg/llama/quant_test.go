@@ -102,6 +102,24 @@ func TestQuantizeGolden(t *testing.T) {
 	}
 }
 
+// TestNF4CodeFastPath: the binned lookup gives the binary search's code on a dense sweep of
+// [-1, 1] and at every midpoint and its neighbouring floats.
+func TestNF4CodeFastPath(t *testing.T) {
+	check := func(x float32) {
+		if a, b := nf4Code(x), nf4CodeSearch(x); a != b {
+			t.Fatalf("nf4Code(%v) = %d, search gives %d", x, a, b)
+		}
+	}
+	for i := -1 << 20; i <= 1<<20; i++ {
+		check(float32(i) / (1 << 20))
+	}
+	for _, m := range nf4Mid {
+		check(m)
+		check(math.Nextafter32(m, 2))
+		check(math.Nextafter32(m, -2))
+	}
+}
+
 // dequantizedCopy returns a float32 model holding m's weights converted/dequantized on the host.
 func dequantizedCopy(t testing.TB, m *Model) *Model {
 	c := &Model{Config: m.Config, Weights: map[string]*tensors.Tensor{}}

@@ -1,0 +1,120 @@
+// Command loadrss measures what loading a model costs: it writes a synthetic random checkpoint
+// of a given Llama shape (bfloat16 safetensors, streamed), or loads one with llama.LoadModelWith
+// and prints the load time, the peak RSS of the process, the bytes the loaded model holds and its
+// largest tensor, as one JSON line. Run each load in a fresh process (peak RSS is per process).
+//
+//	go run ./pkg/llama/cmd/loadrss -write /tmp/ck -hidden 1024 -intermediate 2816 -layers 8 -vocab 32000
+//	go run ./pkg/llama/cmd/loadrss -load /tmp/ck -torch_dtype bfloat16 -quant nf4
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
+)
+
+func main() {
+	write := flag.String("write", "", "write a synthetic checkpoint into this directory")
+	load := flag.String("load", "", "load the checkpoint in this directory")
+	hidden := flag.Int("hidden", 1024, "hidden_size")
+	inter := flag.Int("intermediate", 2816, "intermediate_size")
+	layers := flag.Int("layers", 8, "num_hidden_layers")
+	vocab := flag.Int("vocab", 32000, "vocab_size")
+	heads := flag.Int("heads", 16, "num_attention_heads")
+	torchDtype := flag.String("torch_dtype", "", "float32 (default), bfloat16, float16, auto")
+	quant := flag.String("quant", "", "nf4, nf4-dq (double quantization) or int8")
+	flag.Parse()
+	var err error
+	switch {
+	case *write != "":
+		cfg := llama.DefaultConfig(*vocab, *hidden, *inter, *layers, *heads, *heads)
+		cfg.TorchDType = "bfloat16"
+		err = writeCheckpoint(*write, cfg)
+	case *load != "":
+		err = measureLoad(*load, *torchDtype, *quant)
+	default:
+		err = fmt.Errorf("give -write DIR or -load DIR")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadrss:", err)
+		os.Exit(1)
+	}
+}
+
+// writeCheckpoint writes random bfloat16 weights, one tensor at a time.
+func writeCheckpoint(dir string, cfg *llama.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var lz []safetensors.Lazy
+	for _, s := range cfg.ParamSpecs() {
+		lz = append(lz, safetensors.Lazy{Name: s.Name, DType: dtypes.BFloat16, Shape: s.Shape, Load: func() (*tensors.Tensor, error) {
+			v := make([]float32, s.Size())
+			for i := range v {
+				v[i] = float32(rng.NormFloat64() * 0.02)
+			}
+			return tensors.FromFlatDataAndDimensions(v, s.Shape...), nil
+		}})
+	}
+	if err := safetensors.WriteLazy(filepath.Join(dir, "model.safetensors"), lz, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	return cfg.Save(dir)
+}
+
+func measureLoad(dir, torchDtype, quant string) error {
+	opts := llama.LoadOptions{TorchDtype: torchDtype}
+	switch quant {
+	case "":
+	case "nf4":
+		opts.QuantizationConfig = &llama.BitsAndBytesConfig{LoadIn4Bit: true}
+	case "nf4-dq":
+		opts.QuantizationConfig = &llama.BitsAndBytesConfig{LoadIn4Bit: true, Bnb4BitUseDoubleQuant: true}
+	case "int8":
+		opts.QuantizationConfig = &llama.BitsAndBytesConfig{LoadIn8Bit: true}
+	default:
+		return fmt.Errorf("-quant %q: want nf4, nf4-dq or int8", quant)
+	}
+	start := time.Now()
+	m, err := llama.LoadModelWith(dir, opts)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	var total, largest int64
+	for _, t := range m.Weights {
+		n := int64(t.Shape().Memory())
+		total += n
+		largest = max(largest, n)
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return err
+	}
+	var largestF32 int64 // the largest weight as float32 (what a non-streaming quantizer would hold)
+	for _, s := range m.Config.ParamSpecs() {
+		largestF32 = max(largestF32, int64(s.Size())*4)
+	}
+	out, _ := json.Marshal(map[string]any{
+		"torch_dtype": torchDtype, "quant": quant, "params": m.Config.NumParams(),
+		"load_s": elapsed.Seconds(), "peak_rss_mib": float64(ru.Maxrss) / 1024,
+		"model_mib": float64(total) / (1 << 20), "largest_tensor_mib": float64(largest) / (1 << 20),
+		"largest_weight_f32_mib": float64(largestF32) / (1 << 20),
+	})
+	fmt.Println(string(out))
+	return nil
+}
