@@ -24,7 +24,7 @@ import (
 // and is dequantized inside the graph from GoMLX primitives: one Gather on a 256-entry table
 // (both nibbles of a byte at once, from compute.NF4LookupTable) or a ConvertDType (int8), times
 // the block scales. Then a plain float32 DotGeneral runs, as for any other weight (measured
-// fastest for training on the Go backend: pkg/bench/NOTES.md).
+// fastest for training on the Go backend: pkg/bench/NOTES.md). See frozenMatmul for memory.
 const (
 	suffixNF4         = ".nf4"
 	suffixInt8        = ".int8"
@@ -51,14 +51,9 @@ func float32Node(n *Node) *Node {
 	return ConvertDType(n, dtypes.Float32)
 }
 
-// linearWeight returns the float32 node [out, in] of a Linear weight for the matmul with x:
-// the graph input itself, converted from bfloat16/float16, or dequantized.
-//
-// The codes of a quantized weight pass through an optimization barrier together with x, so that
-// the dequantized weight takes part in gradient checkpointing exactly when x does: inside a
-// checkpointed block it is recomputed from the codes in the backward pass instead of being held
-// as float32 from the forward pass to the backward pass.
-func (w Weights) linearWeight(name string, x *Node) *Node {
+// linearWeight returns the float32 node [out, in] of a Linear weight: the graph input itself,
+// or converted from bfloat16/float16, or dequantized.
+func (w Weights) linearWeight(name string) *Node {
 	if n, ok := w[name]; ok && n != nil {
 		return float32Node(n)
 	}
@@ -78,15 +73,28 @@ func (w Weights) linearWeight(name string, x *Node) *Node {
 		absmax = DequantizeAbsmax(w.get(name+suffixAbsmaxCodes), w.get(name+suffixAbsmaxScale), w.get(name+suffixAbsmaxOff),
 			nvals/QuantBlockSize)
 	}
-	b := OptimizationBarriers(x, codes, absmax)
-	codes, absmax = b[1], b[2]
-	var out *Node
 	if isNF4 {
-		out = DequantizeNF4Node(codes, absmax)
-	} else {
-		out = DequantizeInt8Node(codes, absmax)
+		return DequantizeNF4Node(codes, absmax)
 	}
-	return StopGradient(out)
+	return DequantizeInt8Node(codes, absmax)
+}
+
+// frozenMatmul returns x [N, in] · Wᵀ for the weight name ([out, in]), float32. A weight that is
+// not float32 is converted (dequantized) in the graph first and its gradient stopped.
+//
+// Memory: the float32 copy is what the input gradient (dx = dy · W) needs in the backward pass.
+// Measured on the Go backend (pkg/bench/NOTES.md), these copies stay in memory for the whole
+// step: a bfloat16 or NF4 base keeps resident memory small, but a training step adds about the
+// base's Linear weights in float32. Marking the copy for rematerialisation (Node.Checkpoint on
+// the stored weight, StopCheckpoint on the product) made it worse there: the backend's
+// common-subexpression elimination merges the recomputed copy with the first one, and its
+// dependency-order schedule converts weights early.
+func (w Weights) frozenMatmul(name string, x *Node) *Node {
+	n, ok := w[name]
+	if ok && n != nil && n.DType() == dtypes.Float32 {
+		return DotGeneral(x, []int{1}, nil, n, []int{1}, nil) // trainable in full fine-tuning
+	}
+	return DotGeneral(x, []int{1}, nil, StopGradient(w.linearWeight(name)), []int{1}, nil)
 }
 
 // DequantizeNF4Node dequantizes packed NF4 codes [out, in/2] (uint8) with block scales absmax

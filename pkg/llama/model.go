@@ -95,7 +95,7 @@ func LMHead(cfg *Config, w Weights, adapter Adapter, hidden *Node) *Node {
 			name = "model.embed_tokens.weight"
 		}
 	}
-	return linear(adapter, "lm_head", hidden, w.linearWeight(name, hidden), nil)
+	return linear(adapter, "lm_head", hidden, w, name, nil)
 }
 
 // CausalMask returns the bool mask [B, T, T]: position t may attend to s when s <= t and, with
@@ -116,10 +116,10 @@ func CausalMask(inputIDs, segmentIDs *Node) *Node {
 
 func shapesInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dims...) }
 
-// linear computes x·Wᵀ (+ b) contracting x's last axis with W's axis 1 (no transpose), then
+// linear computes x·Wᵀ (+ b) for the weight named weight in w (frozenMatmul), contracting x's last axis with W's axis 1 (no transpose), then
 // lets the adapter modify the result. Activations are flattened to 2-D [N, in] first: the
 // weight gradients GoMLX derives for 2-D operands need only fast 2-D transposes.
-func linear(adapter Adapter, module string, x, weight, bias *Node) *Node {
+func linear(adapter Adapter, module string, x *Node, w Weights, weight string, bias *Node) *Node {
 	dims := x.Shape().Dimensions
 	in := dims[len(dims)-1]
 	x2 := x
@@ -130,9 +130,9 @@ func linear(adapter Adapter, module string, x, weight, bias *Node) *Node {
 	if n := x2.Shape().Dimensions[0]; n > 0 && n < 8 {
 		// A few rows (KV-cache decoding): W·xᵀ runs on the Go backend's large-matrix kernel,
 		// several times faster than its small-matrix path for x·Wᵀ.
-		y = Transpose(DotGeneral(weight, []int{1}, nil, x2, []int{1}, nil), 0, 1)
+		y = Transpose(DotGeneral(w.linearWeight(weight), []int{1}, nil, x2, []int{1}, nil), 0, 1)
 	} else {
-		y = DotGeneral(x2, []int{1}, nil, weight, []int{1}, nil)
+		y = w.frozenMatmul(weight, x2)
 	}
 	if bias != nil {
 		y = Add(y, ExpandLeftToRank(bias, 2))
@@ -152,7 +152,7 @@ func proj(cfg *Config, w Weights, adapter Adapter, module string, x *Node, bias 
 	if bias {
 		b = float32Node(w.get(module + ".bias"))
 	}
-	return linear(adapter, module, x, w.linearWeight(module+".weight", x), b)
+	return linear(adapter, module, x, w, module+".weight", b)
 }
 
 // rmsNorm is HF's LlamaRMSNorm: w · x / sqrt(mean(x²) + eps). (Rsqrt has no gradient in GoMLX.)

@@ -72,18 +72,18 @@ func BenchmarkFrozenLinear(b *testing.B) {
 	}{
 		{"float32", func(x *Node, p []*Node) *Node { return matmul(x, p[0]) }, []any{wf}},
 		{"bfloat16 converted, float32 matmul", func(x *Node, p []*Node) *Node {
-			return matmul(x, Weights{"w": p[0]}.linearWeight("w", x))
+			return matmul(x, Weights{"w": p[0]}.linearWeight("w"))
 		}, []any{wbf}},
 		{"bfloat16 x bfloat16 matmul", func(x *Node, p []*Node) *Node { return bf16Matmul(x, p[0]) }, []any{wbf}},
 		{"nf4 dequantized in graph, float32 matmul", func(x *Node, p []*Node) *Node {
-			return matmul(x, Weights{"w.nf4": p[0], "w.absmax": p[1]}.linearWeight("w", x))
+			return matmul(x, Weights{"w.nf4": p[0], "w.absmax": p[1]}.linearWeight("w"))
 		}, []any{codesT, absT}},
 		{"nf4 dequantized in graph, bfloat16 matmul", func(x *Node, p []*Node) *Node {
-			wq := Weights{"w.nf4": p[0], "w.absmax": p[1]}.linearWeight("w", x)
+			wq := Weights{"w.nf4": p[0], "w.absmax": p[1]}.linearWeight("w")
 			return bf16Matmul(x, ConvertDType(wq, dtypes.BFloat16))
 		}, []any{codesT, absT}},
 		{"int8 dequantized in graph, float32 matmul", func(x *Node, p []*Node) *Node {
-			return matmul(x, Weights{"w.int8": p[0], "w.absmax": p[1]}.linearWeight("w", x))
+			return matmul(x, Weights{"w.int8": p[0], "w.absmax": p[1]}.linearWeight("w"))
 		}, []any{q8T, a8T}},
 		{"nf4 fused nn.QuantizedDense", func(x *Node, p []*Node) *Node {
 			wq := Reshape(Bitcast(p[0], dtypes.Uint4), in, out)

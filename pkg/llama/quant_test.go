@@ -283,3 +283,42 @@ func TestSaveQuantizedDequantizes(t *testing.T) {
 		sameFloats(t, s.Name, tensors.MustCopyFlatData[float32](back.Weights[s.Name]), tensors.MustCopyFlatData[float32](w), 0)
 	}
 }
+
+// TestQuantizedLinearUnderCheckpointing: frozenMatmul of a quantized weight gives the same loss
+// and input gradient inside a GoMLX gradient-checkpointed block (the input passed through
+// Node.Checkpoint, as gradient checkpointing per decoder layer does) and outside one.
+func TestQuantizedLinearUnderCheckpointing(t *testing.T) {
+	const in, out, tokens = 128, 64, 16
+	w := make([]float32, out*in)
+	x := make([]float32, tokens*in)
+	for i := range w {
+		w[i] = float32(math.Sin(float64(i)))
+	}
+	for i := range x {
+		x[i] = float32(math.Cos(float64(i) * 0.7))
+	}
+	codes := make([]byte, out*in/2)
+	absmax := make([]float32, out*in/QuantBlockSize)
+	QuantizeNF4(w, codes, absmax)
+	args := []any{tensors.FromFlatDataAndDimensions(x, tokens, in), tensors.FromFlatDataAndDimensions(codes, out, in/2),
+		tensors.FromFlatDataAndDimensions(absmax, len(absmax))}
+	run := func(checkpoint bool) []float32 {
+		res := MustExecOnceN(backend.MustDefault(), func(p []*Node) []*Node {
+			xin := p[0]
+			h := xin
+			if checkpoint {
+				h = h.Checkpoint()
+			}
+			y := Tanh(Weights{"w.nf4": p[1], "w.absmax": p[2]}.frozenMatmul("w", h))
+			if checkpoint {
+				y = y.StopCheckpoint()
+			}
+			loss := ReduceAllSum(Mul(y, y))
+			return []*Node{loss, Gradient(loss, xin)[0]}
+		}, args...)
+		return append(tensors.MustCopyFlatData[float32](res[0]), tensors.MustCopyFlatData[float32](res[1])...)
+	}
+	if e := maxRelErr(run(true), run(false)); e > 1e-5 {
+		t.Errorf("checkpointed vs plain: max relative error %.3g", e)
+	}
+}
