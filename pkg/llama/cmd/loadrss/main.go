@@ -11,19 +11,15 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/backend"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
-	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 func main() {
@@ -42,9 +38,7 @@ func main() {
 	var err error
 	switch {
 	case *write != "":
-		cfg := llama.DefaultConfig(*vocab, *hidden, *inter, *layers, *heads, *heads)
-		cfg.TorchDType = "bfloat16"
-		err = writeCheckpoint(*write, cfg)
+		err = llama.WriteRandomCheckpoint(*write, llama.DefaultConfig(*vocab, *hidden, *inter, *layers, *heads, *heads), "bfloat16", 1)
 	case *load != "":
 		err = measureLoad(*load, *torchDtype, *quant, *steps, *seq)
 	default:
@@ -54,31 +48,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadrss:", err)
 		os.Exit(1)
 	}
-}
-
-// writeCheckpoint writes random bfloat16 weights, one tensor at a time.
-func writeCheckpoint(dir string, cfg *llama.Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	var lz []safetensors.Lazy
-	for _, s := range cfg.ParamSpecs() {
-		lz = append(lz, safetensors.Lazy{Name: s.Name, DType: dtypes.BFloat16, Shape: s.Shape, Load: func() (*tensors.Tensor, error) {
-			v := make([]float32, s.Size())
-			for i := range v {
-				v[i] = float32(rng.NormFloat64() * 0.02)
-			}
-			return tensors.FromFlatDataAndDimensions(v, s.Shape...), nil
-		}})
-	}
-	if err := safetensors.WriteLazy(filepath.Join(dir, "model.safetensors"), lz, map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
-	return cfg.Save(dir)
 }
 
 func measureLoad(dir, torchDtype, quant string, steps, seq int) error {
