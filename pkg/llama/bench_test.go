@@ -61,7 +61,11 @@ func TestLoadHelperProcess(t *testing.T) {
 func BenchmarkLoad100M(b *testing.B) {
 	dir := b.TempDir()
 	cfg := config100M()
-	if err := WriteRandomCheckpoint(dir, cfg, "bfloat16", 1); err != nil {
+	m, err := NewRandomModel(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.SaveWith(dir, SaveOptions{DType: "bfloat16"}); err != nil {
 		b.Fatal(err)
 	}
 	for _, tc := range []struct {

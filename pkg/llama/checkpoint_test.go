@@ -43,9 +43,15 @@ func TestParseConfig(t *testing.T) {
 		{"linear rope", `{` + base + `, "rope_scaling": {"rope_type": "linear", "factor": 4}}`, "", func(c *Config) bool {
 			return c.RopeScaling.Kind() == "linear" && c.RopeScaling.Factor == 4
 		}},
-		{"dynamic rope", `{` + base + `, "rope_scaling": {"type": "dynamic", "factor": 2}}`, `rope_scaling type "dynamic"`, nil},
+		{"dynamic rope", `{` + base + `, "rope_scaling": {"type": "dynamic", "factor": 2}}`, "", func(c *Config) bool {
+			return c.RopeScaling.Kind() == "dynamic" && c.RopeScaling.Factor == 2
+		}},
+		{"longrope", `{` + base + `, "rope_scaling": {"type": "longrope", "factor": 2}}`, `rope_scaling type "longrope"`, nil},
 		{"gelu", `{` + base + `, "hidden_act": "gelu"}`, `hidden_act "gelu"`, nil},
-		{"mistral", `{` + base + `, "architectures": ["MistralForCausalLM"]}`, `architecture "MistralForCausalLM"`, nil},
+		{"mistral", `{` + base + `, "architectures": ["MistralForCausalLM"], "sliding_window": 4}`, "", func(c *Config) bool {
+			return c.IsMistral() && c.LayerSlidingWindow(0) == 4
+		}},
+		{"gemma", `{` + base + `, "architectures": ["GemmaForCausalLM"]}`, `"GemmaForCausalLM" is not supported`, nil},
 		{"bad kv heads", `{` + base + `, "num_key_value_heads": 3}`, "multiple of num_key_value_heads", nil},
 		{"sliding window", `{` + base + `, "model_type": "qwen2", "use_sliding_window": true}`, "use_sliding_window", nil},
 		{"no vocab", `{"hidden_size": 8}`, "vocab_size must be positive", nil},

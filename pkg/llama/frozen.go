@@ -83,12 +83,11 @@ func (w Weights) linearWeight(name string) *Node {
 // not float32 is converted (dequantized) in the graph first and its gradient stopped.
 //
 // Memory: the float32 copy is what the input gradient (dx = dy · W) needs in the backward pass.
-// Measured on the Go backend (pkg/bench/NOTES.md), these copies stay in memory for the whole
-// step: a bfloat16 or NF4 base keeps resident memory small, but a training step adds about the
-// base's Linear weights in float32. Marking the copy for rematerialisation (Node.Checkpoint on
-// the stored weight, StopCheckpoint on the product) made it worse there: the backend's
-// common-subexpression elimination merges the recomputed copy with the first one, and its
-// dependency-order schedule converts weights early.
+// Without gradient checkpointing these copies are held from the forward to the backward pass
+// (measured on the Go backend, pkg/bench/NOTES.md: a bfloat16 or NF4 base keeps resident memory
+// small, but a training step adds about the base's Linear weights in float32). With
+// MemoryOptions.GradientCheckpointing, anchorWeights ties each layer's stored weights to the
+// layer's checkpoint, so their conversion happens per layer and again in the backward pass.
 func (w Weights) frozenMatmul(name string, x *Node) *Node {
 	n, ok := w[name]
 	if ok && n != nil && n.DType() == dtypes.Float32 {

@@ -2,8 +2,6 @@ package llama
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -96,8 +94,8 @@ func (q *BitsAndBytesConfig) quantizes(lin LinearSpec) bool {
 	return true
 }
 
-// LoadModel reads config.json and the safetensors weights (single or sharded) of a HF model
-// directory into float32. See LoadModelWith.
+// LoadModel reads config.json, generation_config.json when present, and the safetensors weights
+// (single or sharded) of a HF model directory into float32. See LoadModelWith.
 func LoadModel(dir string) (*Model, error) { return LoadModelWith(dir, LoadOptions{}) }
 
 // LoadModelWith reads a HF model directory keeping the frozen base as opts say: float32,
@@ -121,6 +119,9 @@ func LoadModelWith(dir string, opts LoadOptions) (*Model, error) {
 	defer ck.Close()
 	q := opts.QuantizationConfig
 	m := &Model{Config: cfg, Weights: map[string]*tensors.Tensor{}}
+	if m.Generation, err = LoadGenerationConfig(dir); err != nil {
+		return nil, err
+	}
 	if q != nil {
 		qc := *q
 		if qc.LoadIn4Bit && qc.Bnb4BitQuantType == "" {
@@ -402,46 +403,4 @@ func ConvertFloat32(t *tensors.Tensor, dtype dtypes.DType) (*tensors.Tensor, err
 		err = fmt.Errorf("cannot convert float32 to %s", dtype)
 	}
 	return out, err
-}
-
-// WriteRandomCheckpoint writes a HF model directory (config.json, model.safetensors) with random
-// weights for cfg, stored as dtype ("bfloat16", "float16" or "float32"): HF-style initialisation
-// (normal, std 0.02; norms 1; biases 0), seeded, streamed one tensor at a time. For benchmarks at
-// real shapes without downloading a model.
-func WriteRandomCheckpoint(dir string, cfg *Config, dtype string, seed uint64) error {
-	st, ok := map[string]dtypes.DType{"float32": dtypes.Float32, "bfloat16": dtypes.BFloat16, "float16": dtypes.Float16}[dtype]
-	if !ok {
-		return fmt.Errorf("WriteRandomCheckpoint: dtype %q is not one of float32, bfloat16, float16", dtype)
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	rng := rand.New(rand.NewPCG(seed, 0x72616e64))
-	var lz []safetensors.Lazy
-	for _, s := range cfg.ParamSpecs() {
-		lz = append(lz, safetensors.Lazy{Name: s.Name, DType: st, Shape: s.Shape, Load: func() (*tensors.Tensor, error) {
-			v := make([]float32, s.Size())
-			switch {
-			case strings.HasSuffix(s.Name, "norm.weight"):
-				for i := range v {
-					v[i] = 1
-				}
-			case strings.HasSuffix(s.Name, ".bias"):
-			default:
-				for i := range v {
-					v[i] = float32(rng.NormFloat64() * 0.02)
-				}
-			}
-			return tensors.FromFlatDataAndDimensions(v, s.Shape...), nil
-		}})
-	}
-	if err := safetensors.WriteLazy(filepath.Join(dir, "model.safetensors"), lz, map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
-	c := *cfg
-	c.TorchDType = dtype
-	return c.Save(dir)
 }

@@ -75,6 +75,9 @@ func (c *Config) ParamSpecs() []ParamSpec {
 		if lin.Bias {
 			specs = append(specs, ParamSpec{lin.Module + ".bias", []int{lin.Out}})
 		}
+		if strings.HasSuffix(lin.Module, "o_proj") {
+			specs = append(specs, c.qkNormParams(lin.Layer)...)
+		}
 		if strings.HasSuffix(lin.Module, "down_proj") {
 			p := fmt.Sprintf("model.layers.%d.", lin.Layer)
 			specs = append(specs, ParamSpec{p + "input_layernorm.weight", []int{h}},
@@ -111,6 +114,9 @@ type Model struct {
 	// Unused lists checkpoint tensors that the model does not use (e.g. rotary_emb.inv_freq,
 	// or lm_head.weight of a tied model).
 	Unused []string
+	// Generation is the checkpoint's generation_config.json (nil without one): its
+	// eos_token_id stops Generate (see EOSTokenIDs).
+	Generation *GenerationConfig
 }
 
 // ParamNames lists the parameter names in HF order.
@@ -261,7 +267,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 // Clone returns a deep copy of the model (new weight tensors, whatever their dtype). To export
 // a merged adapter without holding two models, see lora.SaveMerged.
 func (m *Model) Clone() *Model {
-	c := &Model{Config: m.Config, Weights: make(map[string]*tensors.Tensor, len(m.Weights)),
+	c := &Model{Config: m.Config, Generation: m.Generation, Weights: make(map[string]*tensors.Tensor, len(m.Weights)),
 		QuantizationConfig: m.QuantizationConfig, Unquantized: slices.Clone(m.Unquantized), Unused: slices.Clone(m.Unused)}
 	for n, t := range m.Weights {
 		ct := backend.NewTensor(t.Shape())

@@ -141,10 +141,7 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 		if b.RNG == nil {
 			panic(fmt.Errorf("lora: training with lora_dropout=%g needs an RNG state", p))
 		}
-		var u *Node
-		b.RNG, u = RandomUniform(b.RNG, x.Shape())
-		keep := GreaterOrEqual(u, Scalar(x.Graph(), x.DType(), p))
-		xin = Where(keep, MulScalar(x, 1/(1-p)), ZerosLike(x))
+		b.RNG, xin = Dropout(b.RNG, x, p)
 	}
 	// tᵀ = A·xᵀ [r, N]: with A on the left, A's gradient needs no transpose and x's gradient
 	// only transposes the narrow [r, N] tensor (GoMLX's Go backend wants lhs contracting axes last).

@@ -29,7 +29,7 @@ func (a *Adapter) Save(dir string) error {
 	}
 	var ts []safetensors.Tensor
 	for _, n := range a.Names() {
-		ts = append(ts, safetensors.Tensor{Name: PEFTPrefix + n, Tensor: a.Tensors[n]})
+		ts = append(ts, safetensors.Tensor{Name: PEFTPrefix + a.Plan.peftName(n), Tensor: a.Tensors[n]})
 	}
 	if err := safetensors.Write(filepath.Join(dir, "adapter_model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
@@ -74,8 +74,14 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 	a := &Adapter{Plan: plan, Tensors: map[string]*tensors.Tensor{}}
 	specs := plan.ParamSpecs()
 	for _, s := range specs {
-		key := PEFTPrefix + s.Name
+		key := PEFTPrefix + plan.peftName(s.Name)
 		info, ok := sf.Info(key)
+		if !ok && key != PEFTPrefix+s.Name {
+			// Adapters saved by LoRA Lab before it followed PEFT's base_layer naming.
+			if info, ok = sf.Info(PEFTPrefix + s.Name); ok {
+				key = PEFTPrefix + s.Name
+			}
+		}
 		if !ok {
 			// PEFT also accepts keys with the adapter name (".default.") left in.
 			alt := strings.Replace(key, ".lora_A.", ".lora_A.default.", 1)
@@ -100,10 +106,33 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 		for _, n := range sf.Names() {
 			name := strings.TrimPrefix(n, PEFTPrefix)
 			name = strings.Replace(strings.Replace(name, ".lora_A.default.", ".lora_A.", 1), ".lora_B.default.", ".lora_B.", 1)
+			name = strings.Replace(name, ".base_layer.bias", ".bias", 1)
+			if module, ok := strings.CutSuffix(name, ".base_layer.weight"); ok {
+				// PEFT's save_embedding_layers (on by default when an embedding is targeted) also
+				// stores the frozen base embedding; it must be the base model's, which is used.
+				if m, ok := plan.Module(module); ok && m.Kind == KindEmbedding {
+					if info, _ := sf.Info(n); slices.Equal(info.Shape, []int{m.In, m.Out}) {
+						continue
+					}
+					return nil, fmt.Errorf("%s: tensor %q does not have the base embedding's shape [%d %d]", path, n, m.In, m.Out)
+				}
+			}
 			if _, ok := a.Tensors[name]; !ok {
 				return nil, fmt.Errorf("%s: tensor %q does not belong to any module the config targets in this base model", path, n)
 			}
 		}
 	}
 	return a, nil
+}
+
+// peftName is the name PEFT gives an adapter tensor in adapter_model.safetensors (without
+// PEFTPrefix): a trainable bias of a LoRA-wrapped module lives in its base layer
+// ("….k_proj.base_layer.bias"); every other name is LoRA Lab's own.
+func (p *Plan) peftName(name string) string {
+	if module, ok := strings.CutSuffix(name, ".bias"); ok {
+		if _, wrapped := p.Module(module); wrapped {
+			return module + ".base_layer.bias"
+		}
+	}
+	return name
 }

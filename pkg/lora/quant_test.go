@@ -53,8 +53,13 @@ func loraGrads(t testing.TB, base *llama.Model, a *Adapter, ids [][]int32) [][]f
 	exec := MustNewExec(backend.MustDefault(), func(inputs []*Node) []*Node {
 		w := llama.NewWeights(names, inputs[:len(names)])
 		in := inputs[len(names)]
-		st := BuildStep(base.Config, a.Plan, w, loraNames, in, nil, nil, in, nil, false)
-		return append([]*Node{st.LossSum}, st.Grads...)
+		hook := &Bound{Plan: a.Plan, W: w}
+		sum, _ := llama.CausalLMLoss(llama.Forward(base.Config, w, hook, in, nil, nil), in)
+		trainable := make([]*Node, len(loraNames))
+		for i, n := range loraNames {
+			trainable[i] = hook.get(n)
+		}
+		return append([]*Node{sum}, Gradient(sum, trainable...)...)
 	})
 	out := exec.MustExec(args...)
 	res := make([][]float32, len(out))

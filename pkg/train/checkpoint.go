@@ -308,7 +308,7 @@ func rngDims() []int { return append([]int(nil), graph.RNGStateShape.Dimensions.
 func evalsFromRows(rows []EvalRow) []EvalResult {
 	var out []EvalResult
 	for _, r := range rows {
-		if r.Turn == 0 {
+		if r.Turn < 0 {
 			out = append(out, EvalResult{Step: r.Step, Loss: r.Loss, Perplexity: r.Perplexity, Accuracy: r.Accuracy, Tokens: r.Tokens})
 			continue
 		}
