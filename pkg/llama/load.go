@@ -307,6 +307,20 @@ func (m *Model) WeightFloat32(name string) (*tensors.Tensor, error) {
 	return out, nil
 }
 
+// Float32Copy returns a float32 model holding m's weights converted (dequantized) on the host:
+// the reference a bfloat16 or quantized base is compared with. It holds the whole model in float32.
+func (m *Model) Float32Copy() (*Model, error) {
+	c := &Model{Config: m.Config, Generation: m.Generation, Weights: map[string]*tensors.Tensor{}}
+	for _, s := range m.Config.ParamSpecs() {
+		w, err := m.WeightFloat32(s.Name)
+		if err != nil {
+			return nil, err
+		}
+		c.Weights[s.Name] = w
+	}
+	return c, nil
+}
+
 // SetWeight replaces the weight name by t (float32, bfloat16 or float16), dropping its quantized
 // parts if it had any.
 func (m *Model) SetWeight(name string, t *tensors.Tensor) {

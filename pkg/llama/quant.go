@@ -79,29 +79,29 @@ func nf4CodeSearch(x float32) byte {
 	return byte(lo)
 }
 
-// blockAbsmax returns max |v| of a block; a block of zeros gets absmax 0.
-func blockAbsmax(v []float32) float32 {
-	var m float32
+// blockScale returns a block's absmax (max |v|) and the factor top/absmax that maps it onto
+// [-top, top]; a block of zeros gets absmax 0 and factor 0.
+func blockScale(v []float32, top float32) (absmax, inv float32) {
 	for _, x := range v {
-		if a := float32(math.Abs(float64(x))); a > m {
-			m = a
+		if a := float32(math.Abs(float64(x))); a > absmax {
+			absmax = a
 		}
 	}
-	return m
+	if absmax > 0 {
+		inv = top / absmax
+	}
+	return absmax, inv
 }
 
-// QuantizeNF4 quantizes values (their number a multiple of QuantBlockSize) into packed 4-bit codes (two per byte, the first value in the high nibble, as bitsandbytes
-// packs them) and one absmax per block of QuantBlockSize values: code = the NF4 level nearest to
-// value/absmax. Blocks of zeros (absmax 0) get the code of level 0.
+// QuantizeNF4 quantizes values (their number a multiple of QuantBlockSize) into packed 4-bit
+// codes (two per byte, the first value in the high nibble, as bitsandbytes packs them) and one
+// absmax per block of QuantBlockSize values: code = the NF4 level nearest to value/absmax. A
+// block of zeros has absmax 0 and the code of level 0.0 (index 7).
 func QuantizeNF4(values []float32, codes []byte, absmax []float32) {
 	for b := range absmax {
 		blk := values[b*QuantBlockSize : (b+1)*QuantBlockSize]
-		m := blockAbsmax(blk)
+		m, inv := blockScale(blk, 1)
 		absmax[b] = m
-		inv := float32(0)
-		if m > 0 {
-			inv = 1 / m
-		}
 		out := codes[b*QuantBlockSize/2 : (b+1)*QuantBlockSize/2]
 		for j := range out {
 			out[j] = nf4Code(blk[2*j]*inv)<<4 | nf4Code(blk[2*j+1]*inv)
@@ -122,18 +122,17 @@ func DequantizeNF4(codes []byte, absmax []float32, values []float32) {
 // of QuantBlockSize values (bitsandbytes' blockwise 8-bit absmax quantization with a linear map).
 func QuantizeInt8(values []float32, codes []int8, absmax []float32) {
 	for b := range absmax {
-		blk := values[b*QuantBlockSize : (b+1)*QuantBlockSize]
-		m := blockAbsmax(blk)
-		absmax[b] = m
-		inv := float32(0)
-		if m > 0 {
-			inv = 127 / m
-		}
-		out := codes[b*QuantBlockSize : (b+1)*QuantBlockSize]
-		for j, x := range blk {
-			out[j] = int8(math.RoundToEven(float64(x * inv)))
-		}
+		absmax[b] = quantizeInt8Block(values[b*QuantBlockSize:(b+1)*QuantBlockSize], codes[b*QuantBlockSize:(b+1)*QuantBlockSize])
 	}
+}
+
+// quantizeInt8Block writes round(127·v/absmax) (ties to even) into out and returns absmax.
+func quantizeInt8Block(blk []float32, out []int8) float32 {
+	m, inv := blockScale(blk, 127)
+	for j, x := range blk {
+		out[j] = int8(math.RoundToEven(float64(x * inv)))
+	}
+	return m
 }
 
 // DequantizeInt8 is the inverse of QuantizeInt8: value = code · absmax / 127.
@@ -167,16 +166,8 @@ func QuantizeAbsmax(absmax []float32) DoubleQuant {
 	}
 	dq.Codes = make([]int8, len(centred))
 	for g := 0; g < groups; g++ {
-		blk := centred[g*DoubleQuantBlockSize : (g+1)*DoubleQuantBlockSize]
-		m := blockAbsmax(blk)
-		dq.Scales = append(dq.Scales, m)
-		inv := float32(0)
-		if m > 0 {
-			inv = 127 / m
-		}
-		for j, x := range blk {
-			dq.Codes[g*DoubleQuantBlockSize+j] = int8(math.RoundToEven(float64(x * inv)))
-		}
+		r := centred[g*DoubleQuantBlockSize : (g+1)*DoubleQuantBlockSize]
+		dq.Scales = append(dq.Scales, quantizeInt8Block(r, dq.Codes[g*DoubleQuantBlockSize:(g+1)*DoubleQuantBlockSize]))
 	}
 	return dq
 }

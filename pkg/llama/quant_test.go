@@ -120,15 +120,10 @@ func TestNF4CodeFastPath(t *testing.T) {
 	}
 }
 
-// dequantizedCopy returns a float32 model holding m's weights converted/dequantized on the host.
-func dequantizedCopy(t testing.TB, m *Model) *Model {
-	c := &Model{Config: m.Config, Weights: map[string]*tensors.Tensor{}}
-	for _, s := range m.Config.ParamSpecs() {
-		w, err := m.WeightFloat32(s.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Weights[s.Name] = w
+func float32Copy(t testing.TB, m *Model) *Model {
+	c, err := m.Float32Copy()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return c
 }
@@ -186,7 +181,7 @@ func TestLoadQuantizedAndHalf(t *testing.T) {
 				if dt := m.Weights["model.embed_tokens.weight"].DType(); tc.opts.TorchDtype == "bfloat16" && dt != dtypes.BFloat16 {
 					t.Errorf("embeddings kept as %s, want bfloat16", dt)
 				}
-				if e := maxRelErr(runLogits(t, m, in), runLogits(t, dequantizedCopy(t, m), in)); e > 1e-5 {
+				if e := maxRelErr(runLogits(t, m, in), runLogits(t, float32Copy(t, m), in)); e > 1e-5 {
 					t.Errorf("logits differ from the host-dequantized float32 copy's: max relative error %.3g", e)
 				}
 			})

@@ -21,15 +21,10 @@ func loadBaseWith(t testing.TB, name string, opts llama.LoadOptions) *llama.Mode
 	return m
 }
 
-// floatCopy is the float32 model holding m's weights converted/dequantized on the host.
 func floatCopy(t testing.TB, m *llama.Model) *llama.Model {
-	c := &llama.Model{Config: m.Config, Weights: map[string]*tensors.Tensor{}}
-	for _, s := range m.Config.ParamSpecs() {
-		w, err := m.WeightFloat32(s.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Weights[s.Name] = w
+	c, err := m.Float32Copy()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return c
 }

@@ -14,8 +14,10 @@ A plain-PyTorch implementation of the published algorithms, independent of the G
   bitsandbytes uses its dynamic 8-bit float map).
 Arithmetic is float32 throughout, in the order written here. Run: /usr/bin/python3 gen_quant_golden.py
 """
-import json, os, struct
+import os
 import torch
+
+from gen_golden import write_safetensors  # the same hand-written safetensors writer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # QLoRA's NormalFloat4 levels (bitsandbytes' NF4 table).
@@ -58,23 +60,6 @@ def double_quant(absmax):
     centred[: absmax.numel()] = absmax - offset
     q, scales, deq = int8(centred, 256)
     return q, scales, offset, deq[: absmax.numel()] + offset
-
-
-def write_safetensors(path, tensors):
-    names = {torch.float32: "F32", torch.uint8: "U8", torch.int8: "I8"}
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        raw = t.contiguous().numpy().tobytes()
-        header[name] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def main():
