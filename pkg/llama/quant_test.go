@@ -317,3 +317,27 @@ func TestQuantizedLinearUnderCheckpointing(t *testing.T) {
 		t.Errorf("checkpointed vs plain: max relative error %.3g", e)
 	}
 }
+
+// TestGenerateQuantized: KV-cache decoding on an NF4 (double-quantized) base with bfloat16
+// embeddings gives the tokens of its float32 copy.
+func TestGenerateQuantized(t *testing.T) {
+	m, err := LoadModelWith(filepath.Join("testdata", "qwen2_bias_tied"), LoadOptions{TorchDtype: "bfloat16",
+		QuantizationConfig: &BitsAndBytesConfig{LoadIn4Bit: true, Bnb4BitUseDoubleQuant: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := func(m *Model) []int {
+		r, err := NewRunner(backend.MustDefault(), m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := r.Generate([]int{5, 17, 3, 44, 8}, GenerateOptions{MaxNewTokens: 12, EOSTokenIDs: []int{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.Tokens
+	}
+	if got, want := gen(m), gen(float32Copy(t, m)); !slices.Equal(got, want) {
+		t.Errorf("NF4 base generated %v, its float32 copy %v", got, want)
+	}
+}
