@@ -1,10 +1,10 @@
 package train
 
 import (
-	"github.com/gomlx/compute/dtypes"
 	"path/filepath"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
 )
