@@ -22,7 +22,15 @@ import (
 type Adapter struct {
 	Plan    *Plan
 	Tensors map[string]*tensors.Tensor
+	// handedTo names the trainer that trains copies of Tensors (see HandTo): Tensors then
+	// stay the initial values, and Save refuses them.
+	handedTo string
 }
+
+// HandTo records that a trainer now trains copies of a's tensors (train.LoRAModel calls it):
+// a keeps the initial values (lora_B still zero), so Save refuses a with an error naming
+// what to save instead. Clone returns an adapter without the mark.
+func (a *Adapter) HandTo(trainer string) { a.handedTo = trainer }
 
 // New resolves cfg against the base model and initialises the adapter as PEFT does
 // (init_lora_weights), seeded. modules_to_save copies and trainable biases start as copies of
