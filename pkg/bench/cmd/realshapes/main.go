@@ -63,7 +63,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("realshapes", flag.ContinueOnError)
 	fs.StringVar(&o.dir, "dir", "", "checkpoint directory (config.json + safetensors)")
 	fs.StringVar(&o.name, "name", "", "model name for the report (default: the directory's name)")
-	fs.StringVar(&o.dtypes, "dtypes", "float32", "frozen-base dtypes to measure, comma-separated")
+	fs.StringVar(&o.dtypes, "dtypes", "float32", "frozen-base dtypes to measure, comma-separated: float32, bfloat16, float16, nf4, nf4-dq (double quantization), int8")
 	fs.StringVar(&o.batches, "batches", "1,4", "batch sizes, comma-separated")
 	fs.StringVar(&o.modes, "modes", "plain,lean", "memory modes: plain, ckpt, chunk, lean")
 	fs.IntVar(&o.seq, "seq", 512, "sequence length")
@@ -128,13 +128,25 @@ type result struct {
 	Err          string `json:"error,omitempty"`
 }
 
-// load reads the checkpoint with the frozen base kept as dtype.
+// baseDTypes maps the -dtypes names to load options (transformers' torch_dtype and
+// BitsAndBytesConfig): the decoder layers' Linear weights quantized at load for nf4/int8,
+// everything else bfloat16.
+var baseDTypes = map[string]llama.LoadOptions{
+	"float32":  {TorchDtype: "float32"},
+	"bfloat16": {TorchDtype: "bfloat16"},
+	"float16":  {TorchDtype: "float16"},
+	"nf4":      {TorchDtype: "bfloat16", QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn4Bit: true, Bnb4BitQuantType: "nf4"}},
+	"nf4-dq":   {TorchDtype: "bfloat16", QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn4Bit: true, Bnb4BitQuantType: "nf4", Bnb4BitUseDoubleQuant: true}},
+	"int8":     {TorchDtype: "bfloat16", QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn8Bit: true}},
+}
+
+// load reads the checkpoint with the frozen base kept as dtype (a key of baseDTypes).
 func load(dir, dtype string) (*llama.Model, error) {
-	switch dtype {
-	case "float32":
-		return llama.LoadModel(dir)
+	opts, ok := baseDTypes[dtype]
+	if !ok {
+		return nil, fmt.Errorf("base dtype %q: want float32, bfloat16, float16, nf4, nf4-dq or int8", dtype)
 	}
-	return nil, fmt.Errorf("base dtype %q is not supported by this build (float32)", dtype)
+	return llama.LoadModelWith(dir, opts)
 }
 
 func memoryOptions(mode string, chunk int) (llama.MemoryOptions, error) {
