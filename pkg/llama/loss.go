@@ -83,6 +83,9 @@ func ChunkedCausalLMLoss(cfg *Config, w Weights, adapter Adapter, hidden, labels
 	if chunkSize <= 0 || chunkSize >= N {
 		return TokenCrossEntropy(LMHead(cfg, w, adapter, h), lab)
 	}
+	if head := w[headWeightName(cfg, w)]; head != nil && head.DType() != dtypes.Float32 && !adapts(adapter, "lm_head", h) {
+		return frozenHeadLoss(head, h, lab, chunkSize)
+	}
 	numChunks := (N + chunkSize - 1) / chunkSize
 	// inGrad[i] is the gradient arriving at chunk i's slice of hidden, captured while the
 	// backward graph is built (chunk i+1's before chunk i's: nodes are visited in reverse order).
@@ -116,6 +119,87 @@ func ChunkedCausalLMLoss(cfg *Config, w Weights, adapter Adapter, hidden, labels
 			}
 			return v
 		})
+		prev = s
+		if sum == nil {
+			sum, count = s, c
+		} else {
+			sum, count = Add(sum, s), Add(count, c)
+		}
+	}
+	return sum, count
+}
+
+// adapts tells whether the adapter changes the output of the Linear module (an Adapter returns
+// y itself for the modules it does not adapt).
+func adapts(adapter Adapter, module string, x *Node) bool {
+	if adapter == nil {
+		return false
+	}
+	probe := ZerosLike(Slice(x, AxisRange(0, 1), AxisRange(0, 1)))
+	return adapter.Linear(module, Slice(x, AxisRange(0, 1), AxisRange()), probe) != probe
+}
+
+// headBlockRows is the number of vocabulary rows of a non-float32 lm_head converted at a time.
+const headBlockRows = 8192
+
+// frozenHeadLoss is the chunked loss for a frozen lm_head stored in another dtype than float32
+// (the bf16 or tied-embedding head of a bf16/NF4 base), which receives no gradient. Its float32
+// copy would be the largest buffer of the step (1.7 GB at deepseek-llm-7b), so it is never made
+// whole: per chunk of tokens, the head is converted headBlockRows rows at a time, one block after
+// the other, to compute the logits; and the gradient with respect to the hidden states,
+// (softmax − one-hot)·W, is computed in the same forward pass, block by block again, so that
+// nothing of the head is kept for (or recomputed in) the backward pass. Each chunk's loss is
+// returned as s + (Σ h·G − stop(Σ h·G)): its value is s exactly, its gradient G.
+func frozenHeadLoss(head, h, lab *Node, chunkSize int) (sum, count *Node) {
+	g := h.Graph()
+	N := h.Shape().Dimensions[0]
+	V := head.Shape().Dimensions[0]
+	var prev *Node // orders the blocks and chunks one after the other
+	after := func(n *Node) *Node {
+		if prev == nil {
+			return SchedulingBarrier(n)
+		}
+		return SchedulingBarrier(n, prev)
+	}
+	block := func(lo, hi int) *Node { // float32 rows [lo, hi) of the head
+		return StopGradient(ConvertDType(after(Slice(head, AxisRange(lo, hi), AxisRange())), dtypes.Float32))
+	}
+	for start := 0; start < N; start += chunkSize {
+		end := min(N, start+chunkSize)
+		hc := StopGradient(Slice(h, AxisRange(start, end), AxisRange())) // [n, H]
+		lc := Slice(lab, AxisRange(start, end))
+		var parts []*Node
+		for lo := 0; lo < V; lo += headBlockRows {
+			y := DotGeneral(hc, []int{1}, nil, block(lo, min(V, lo+headBlockRows)), []int{1}, nil)
+			parts = append(parts, y)
+			prev = y
+		}
+		logits := Concatenate(parts, 1) // [n, V]
+		nll, valid := TokenNLL(logits, lc)
+		s, c := ReduceAllSum(nll), ReduceAllSum(ConvertDType(valid, dtypes.Float32))
+		// dnll/dlogits = softmax − one-hot on valid rows, 0 elsewhere.
+		mx := ReduceAndKeep(logits, ReduceMax, -1)
+		e := Exp(Sub(logits, mx))
+		p := Div(e, ReduceAndKeep(e, ReduceSum, -1))
+		safe := Where(valid, lc, ZerosLike(lc))
+		onehot := ConvertDType(Equal(InsertAxes(safe, -1), Iota(g, shapesInt32(end-start, V), 1)), dtypes.Float32)
+		dlogits := Mul(Sub(p, onehot), InsertAxes(ConvertDType(valid, dtypes.Float32), -1))
+		prev = dlogits
+		var grad *Node // [n, H]
+		for lo := 0; lo < V; lo += headBlockRows {
+			hi := min(V, lo+headBlockRows)
+			d := Slice(dlogits, AxisRange(), AxisRange(lo, hi))
+			gb := DotGeneral(d, []int{1}, nil, block(lo, hi), []int{0}, nil)
+			if grad == nil {
+				grad = gb
+			} else {
+				grad = Add(grad, gb)
+			}
+			prev = grad
+		}
+		hg := Slice(h, AxisRange(start, end), AxisRange())
+		dot := ReduceAllSum(Mul(hg, StopGradient(grad)))
+		s = Add(s, Sub(dot, StopGradient(dot)))
 		prev = s
 		if sum == nil {
 			sum, count = s, c
