@@ -50,21 +50,51 @@ func HiddenCheckpointed(cfg *Config, w Weights, adapter Adapter, inputIDs, posit
 	return hidden(cfg, w, adapter, inputIDs, positionIDs, segmentIDs, nil, nil, true)
 }
 
+// CheckpointedAdapter is implemented by adapters that take part in gradient checkpointing (LoRA
+// does). Each decoder layer calls BeginCheckpoint with its checkpointed input before the layer's
+// Linear modules run. The adapter
+//   - makes its random state (dropout) depend on anchor and a checkpoint itself, so that the
+//     layer's draws happen when the layer runs and are redrawn — the same numbers, from the same
+//     state — when it is recomputed, instead of every layer's masks being drawn up front and held;
+//   - returns a function giving the gradients of the adapter tensors that the layer reads (known
+//     once the backward pass has been built through the layer). The backward pass of the layer
+//     below waits for them, so that they are computed — and the recomputed activations they need
+//     freed — layer by layer, not all at the end (a dependency-order schedule puts the small
+//     weight gradients, whose path to the outputs is short, last).
+type CheckpointedAdapter interface {
+	BeginCheckpoint(anchor *Node) (gradients func() []*Node)
+}
+
 // checkpointedLayer is decoderLayer starting from a checkpoint of x.
 func checkpointedLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, mask5 *Node) *Node {
-	x = x.Checkpoint()
+	var grads func() []*Node
+	x = IdentityWithCustomGradient(x, func(_, v *Node) *Node {
+		if grads != nil {
+			if g := grads(); len(g) > 0 {
+				return SchedulingBarrier(v, g...)
+			}
+		}
+		return v
+	})
+	// A barrier between the custom gradient and Checkpoint: GoMLX v0.28.16's
+	// OptimizationBarrier.CloneWithInputs returns the barrier's input and resets its custom gradient.
+	x = SchedulingBarrier(x).Checkpoint()
+	if ca, ok := adapter.(CheckpointedAdapter); ok {
+		grads = ca.BeginCheckpoint(x)
+	}
 	return decoderLayer(cfg, anchorWeights(w, x, fmt.Sprintf("model.layers.%d.", l)), adapter, l, x, cos, sin, mask5, nil)
 }
 
-// anchorWeights returns w where every non-float32 weight whose name starts with one of the
-// prefixes is made to depend on anchor (a SchedulingBarrier): whatever the forward pass derives
-// from it (a float32 copy, a dequantized matrix) is then computed only once anchor is, and —
-// anchor being a checkpoint — recomputed in the backward pass instead of being held from the
-// forward pass. float32 weights are used as they are, so nothing changes for them.
+// anchorWeights returns w where every entry whose name starts with one of the prefixes — but
+// float32 weight matrices — is made to depend on anchor (a SchedulingBarrier): whatever the
+// forward pass derives from it (a float32 copy of a bf16 weight, a dequantized matrix, the
+// broadcast block scales of a quantized one) is then computed only once anchor is, and — anchor
+// being a checkpoint — recomputed in the backward pass instead of being held from the forward
+// pass. float32 weight matrices are used as they are (a barrier would copy them).
 func anchorWeights(w Weights, anchor *Node, prefixes ...string) Weights {
 	var out Weights
 	for name, n := range w {
-		if n == nil || n.DType() == dtypes.Float32 || !hasAnyPrefix(name, prefixes) {
+		if n == nil || !hasAnyPrefix(name, prefixes) || (n.DType() == dtypes.Float32 && strings.HasSuffix(name, ".weight")) {
 			continue
 		}
 		if out == nil {
