@@ -1,7 +1,6 @@
 package llama
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
@@ -82,7 +81,26 @@ func checkpointedLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, s
 	if ca, ok := adapter.(CheckpointedAdapter); ok {
 		grads = ca.BeginCheckpoint(x)
 	}
-	return decoderLayer(cfg, anchorWeights(w, x, fmt.Sprintf("model.layers.%d.", l)), adapter, l, x, cos, sin, mask5, nil)
+	return decoderLayer(cfg, withModuleAnchors(w), adapter, l, x, cos, sin, mask5, nil)
+}
+
+// moduleAnchors is a Weights key (never a parameter name) that makes linear tie each module's
+// stored weight to the module's own input: see withModuleAnchors.
+const moduleAnchors = "\x00anchor-to-module-input"
+
+// withModuleAnchors returns a copy of w marked so that, in a checkpointed layer, each Linear
+// module's non-float32 weight (and its quantization scales) is converted or dequantized only once
+// the module's input exists (anchorWeights with the input as anchor): inside a checkpoint that
+// also makes the conversion part of what the backward pass recomputes. Anchored to the module
+// rather than to the layer's input, the seven float32 copies of a layer (0.8 GB at
+// deepseek-llm-7b) are not all made at once when the layer starts.
+func withModuleAnchors(w Weights) Weights {
+	out := make(Weights, len(w)+1)
+	for k, v := range w {
+		out[k] = v
+	}
+	out[moduleAnchors] = nil
+	return out
 }
 
 // anchorWeights returns w where every entry whose name starts with one of the prefixes — but

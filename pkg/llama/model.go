@@ -145,6 +145,9 @@ func linear(adapter Adapter, module string, x *Node, w Weights, weight string, b
 	if len(dims) != 2 {
 		x2 = Reshape(x, -1, in)
 	}
+	if _, ok := w[moduleAnchors]; ok { // gradient checkpointing: convert the weight when x2 exists
+		w = anchorWeights(w, x2, weight)
+	}
 	var y *Node
 	if n := x2.Shape().Dimensions[0]; n > 0 && n < 8 {
 		// A few rows (KV-cache decoding): W·xᵀ runs on the Go backend's large-matrix kernel,
