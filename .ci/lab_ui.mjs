@@ -124,7 +124,7 @@ async function checkNotebook(page, name, logs) {
   const canvas = page.locator(".jp-OutputArea-output canvas").first();
   const shot = join(LAB_OUT, name.replace(/\.ipynb$/, ".png"));
   if (pixels.length > 0) {
-    await canvas.scrollIntoViewIfNeeded();
+    await canvas.evaluate((el) => el.scrollIntoView({ block: "center" }));
     await sleep(500);
   }
   await page.screenshot({ path: shot });
