@@ -44,7 +44,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 root_flag=(); [ "$(id -u)" = 0 ] && root_flag=(--allow-root)
 setsid "$lab" --no-browser --ip=127.0.0.1 --port="$port" "${root_flag[@]}" \
-  --ServerApp.token="$token" --ServerApp.root_dir="$repo/notebooks" \
+  --config="$repo/docker/jupyter_server_config.json" --ServerApp.token="$token" --ServerApp.root_dir="$repo/notebooks" \
   --LabApp.expose_app_in_browser=True \
   >"$out/server.log" 2>&1 &
 server=$!

@@ -156,8 +156,11 @@ PY
 if [ $start = 1 ]; then
   port="${JUPYTER_PORT:-8888}"
   root_flag=(); [ "$(id -u)" = 0 ] && root_flag=(--allow-root)
-  if [ -x "$lab_venv/bin/jupyter-lab" ]; then app=("$lab_venv/bin/jupyter-lab");
-  elif command -v jupyter-lab >/dev/null; then app=(jupyter-lab);
+  # docker/jupyter_server_config.json lets JupyterLab show GoNB's kernel status from the start
+  # (by default it ignores status messages answering kernel_info, the only ones GoNB sends before
+  # the first cell runs, and says "Unknown" until then).
+  if [ -x "$lab_venv/bin/jupyter-lab" ]; then app=("$lab_venv/bin/jupyter-lab" --config="$repo/docker/jupyter_server_config.json");
+  elif command -v jupyter-lab >/dev/null; then app=(jupyter-lab --config="$repo/docker/jupyter_server_config.json");
   else app=(jupyter notebook); fi
   say "starting ${app[*]} on http://127.0.0.1:$port (Ctrl-C stops it)"
   cd "$repo/notebooks"
