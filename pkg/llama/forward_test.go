@@ -9,6 +9,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 type goldenInputs struct {
@@ -27,7 +28,7 @@ func readGolden(t testing.TB, dir string) (goldenInputs, []float32, []int) {
 	if err := json.Unmarshal(data, &in); err != nil {
 		t.Fatal(err)
 	}
-	sf, err := OpenSafetensors(filepath.Join(dir, "golden.safetensors"))
+	sf, err := safetensors.Open(filepath.Join(dir, "golden.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // TestCausalLMLossGolden compares the loss on the golden logits with torch's
@@ -20,7 +21,7 @@ func TestCausalLMLossGolden(t *testing.T) {
 				Labels [][]int32 `json:"labels"`
 			}
 			readJSONFile(t, filepath.Join(dir, "inputs.json"), &in)
-			sf, err := OpenSafetensors(filepath.Join(dir, "golden.safetensors"))
+			sf, err := safetensors.Open(filepath.Join(dir, "golden.safetensors"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package lora
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,27 +12,34 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // PEFTPrefix is the prefix of every key in adapter_model.safetensors.
 const PEFTPrefix = "base_model.model."
 
-// Save writes a PEFT adapter directory: adapter_config.json (every LoraConfig field, with
+// Save writes a PEFT adapter directory (an adapter handed to a trainer is an error, see
+// HandTo): adapter_config.json (every LoraConfig field, with
 // target_modules resolved as PEFT writes it and inference_mode true) and
-// adapter_model.safetensors (float32, PEFT keys). Both files are written atomically.
+// adapter_model.safetensors (float32, PEFT keys). The pair is replaced together
+// (atomicfile.Group): after a failed save the directory holds the old pair unchanged.
 func (a *Adapter) Save(dir string) error {
+	if a.handedTo != "" {
+		return fmt.Errorf("saving adapter: it holds the initial weights that %s trains copies of, not the trained ones: save train.TrainedAdapter(trainer, adapter) (or adapter.Clone() to save the initial weights on purpose)", a.handedTo)
+	}
 	if err := a.Check(); err != nil {
 		return fmt.Errorf("saving adapter: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var ts []llama.NamedTensor
+	var ts []safetensors.Tensor
 	for _, n := range a.Names() {
-		ts = append(ts, llama.NamedTensor{Name: PEFTPrefix + a.Plan.peftName(n), Tensor: a.Tensors[n]})
+		ts = append(ts, safetensors.Tensor{Name: PEFTPrefix + a.Plan.peftName(n), Tensor: a.Tensors[n]})
 	}
-	if err := llama.WriteSafetensors(filepath.Join(dir, "adapter_model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
-		return err
+	weights, err := safetensors.Encode(ts, map[string]string{"format": "pt"})
+	if err != nil {
+		return fmt.Errorf("saving adapter: %w", err)
 	}
 	cfg := a.Plan.Config
 	cfg.InferenceMode = true
@@ -49,7 +57,12 @@ func (a *Adapter) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("encoding adapter config: %w", err)
 	}
-	return atomicfile.Write(filepath.Join(dir, "adapter_config.json"), append(data, '\n'))
+	data = append(data, '\n')
+	// The two files change together: a directory holds the old pair or the new one.
+	var g atomicfile.Group
+	g.Write(filepath.Join(dir, "adapter_model.safetensors"), weights)
+	g.Write(filepath.Join(dir, "adapter_config.json"), func(w io.Writer) error { _, err := w.Write(data); return err })
+	return g.Commit()
 }
 
 // Load reads a PEFT adapter directory for the given base model config. Keys must be exactly
@@ -65,7 +78,7 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 		return nil, fmt.Errorf("%s: adapter does not fit the base model: %w", dir, err)
 	}
 	path := filepath.Join(dir, "adapter_model.safetensors")
-	sf, err := llama.OpenSafetensors(path)
+	sf, err := safetensors.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +87,10 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 	specs := plan.ParamSpecs()
 	for _, s := range specs {
 		key := PEFTPrefix + plan.peftName(s.Name)
-		info, ok := sf.ReadInfo(key)
+		info, ok := sf.Info(key)
 		if !ok && key != PEFTPrefix+s.Name {
 			// Adapters saved by LoRA Lab before it followed PEFT's base_layer naming.
-			if info, ok = sf.ReadInfo(PEFTPrefix + s.Name); ok {
+			if info, ok = sf.Info(PEFTPrefix + s.Name); ok {
 				key = PEFTPrefix + s.Name
 			}
 		}
@@ -85,7 +98,7 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 			// PEFT also accepts keys with the adapter name (".default.") left in.
 			alt := strings.Replace(key, ".lora_A.", ".lora_A.default.", 1)
 			alt = strings.Replace(alt, ".lora_B.", ".lora_B.default.", 1)
-			if info, ok = sf.ReadInfo(alt); ok {
+			if info, ok = sf.Info(alt); ok {
 				key = alt
 			}
 		}
@@ -101,7 +114,7 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 		}
 		a.Tensors[s.Name] = t
 	}
-	if len(sf.Tensors) != len(specs) {
+	if sf.Len() != len(specs) {
 		for _, n := range sf.Names() {
 			name := strings.TrimPrefix(n, PEFTPrefix)
 			name = strings.Replace(strings.Replace(name, ".lora_A.default.", ".lora_A.", 1), ".lora_B.default.", ".lora_B.", 1)
@@ -110,7 +123,7 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 				// PEFT's save_embedding_layers (on by default when an embedding is targeted) also
 				// stores the frozen base embedding; it must be the base model's, which is used.
 				if m, ok := plan.Module(module); ok && m.Kind == KindEmbedding {
-					if info, _ := sf.ReadInfo(n); slices.Equal(info.Shape, []int{m.In, m.Out}) {
+					if info, _ := sf.Info(n); slices.Equal(info.Shape, []int{m.In, m.Out}) {
 						continue
 					}
 					return nil, fmt.Errorf("%s: tensor %q does not have the base embedding's shape [%d %d]", path, n, m.In, m.Out)

@@ -8,9 +8,9 @@
 // first token of a reply is predicted from the position of the token just before it
 // (e.g. "<｜Assistant｜>").
 //
-// What is supervised: the Content and EndOfTurn segments of assistant messages — so the
-// end-of-turn token of every supervised reply ("<｜end▁of▁sentence｜>", "<|im_end|>") is
-// learned and the model learns to stop. System, user, BOS, role headers and generation
+// What is supervised: the Content, ReplyPrefix and EndOfTurn segments of assistant messages
+// (chat.Segment.Supervised) — so the end-of-turn token of every supervised reply
+// ("<｜end▁of▁sentence｜>", "<|im_end|>") is learned and the model learns to stop. System, user, BOS, role headers and generation
 // prompts never are, except with TrainOnPrompt.
 //
 // Tokenization: special-token text inside a message always stays ordinary text. With a
@@ -116,12 +116,22 @@ func (t Truncation) String() string {
 }
 
 // Dropped counts what truncation removed. Turns counts supervised turns that lost all their
-// supervised tokens; Tokens and SupervisedTokens count removed tokens.
+// supervised tokens; Tokens and SupervisedTokens count removed tokens. Samples counts the
+// samples dropped whole, and the three reasons split it.
 type Dropped struct {
 	Samples          int
 	Turns            int
 	Tokens           int
 	SupervisedTokens int
+
+	// LongerThanMax counts samples longer than MaxLength dropped under DropSample.
+	LongerThanMax int
+	// LastTurnTooLong counts samples dropped under KeepTurnsFromEnd because the head (BOS,
+	// system prompt) and the last turn alone are longer than MaxLength.
+	LastTurnTooLong int
+	// NothingSupervisedLeft counts samples whose truncation (CutRight, KeepTurnsFromEnd) kept
+	// no supervised token.
+	NothingSupervisedLeft int
 }
 
 // Add accumulates o into d.
@@ -130,7 +140,30 @@ func (d *Dropped) Add(o Dropped) {
 	d.Turns += o.Turns
 	d.Tokens += o.Tokens
 	d.SupervisedTokens += o.SupervisedTokens
+	d.LongerThanMax += o.LongerThanMax
+	d.LastTurnTooLong += o.LastTurnTooLong
+	d.NothingSupervisedLeft += o.NothingSupervisedLeft
 }
+
+// Reasons says why samples were dropped, with counts ("3 longer than max_length (drop_sample),
+// 1 with no supervised token left after truncation"); "" when none was.
+func (d Dropped) Reasons() string {
+	var parts []string
+	for _, r := range []struct {
+		n    int
+		what string
+	}{{d.LongerThanMax, "longer than max_length (drop_sample)"},
+		{d.LastTurnTooLong, "whose last turn with the head is longer than max_length (keep_turns_from_end)"},
+		{d.NothingSupervisedLeft, "with no supervised token left after truncation"}} {
+		if r.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", r.n, r.what))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ErrAllDropped is returned by BuildAll when max_length dropped every sample.
+var ErrAllDropped = errors.New("mask: max_length dropped every sample")
 
 // Options tune Build.
 type Options struct {
@@ -155,13 +188,17 @@ type Encoder interface {
 	EncodeSpecial(text string) []int
 }
 
-// Example is one training sample. All slices have the same length.
+// Example is one training sample, the output of a masking strategy and the input of batching
+// (PadBatch, Pack) and training. All slices have the same length.
 type Example struct {
 	InputIDs []int32
 	// Labels[i] is InputIDs[i] or IgnoreIndex (HF convention: the loss shifts).
 	Labels []int32
-	// Turn[i] is the turn index of a supervised token, -1 for the others (and, with
-	// TrainOnPrompt, for the tokens before the first turn: BOS, system prompt).
+	// Turn is optional. The project's one turn numbering is chat.Segment's: Turn[i] is the
+	// 0-based index of the exchange whose label token i carries (the first assistant reply is
+	// turn 0), and -1 for a token with no supervised label (and, with TrainOnPrompt, for the
+	// tokens before the first turn: BOS, system prompt). Evaluation reports metrics per turn
+	// from it.
 	Turn []int32
 }
 
@@ -195,6 +232,36 @@ func ShiftedTargets(labels []int32) []int32 {
 // reply, or only empty ones).
 var ErrNoSupervision = errors.New("mask: no assistant tokens to supervise")
 
+// ErrEndsWithUser is returned, under the supervised strategies (all but TrainOnPrompt), for a
+// conversation whose last message is a user message: no reply answers it, so its tokens would
+// cost compute and teach nothing (and "the last reply" of LastTurnOnly would not be last).
+var ErrEndsWithUser = errors.New("mask: the conversation ends with a user message that no assistant reply answers")
+
+// checkSupervisable refuses, for the supervised strategies, a conversation whose assistant
+// replies are all empty (ErrNoSupervision: only their end-of-turn tokens would be learned) or
+// whose last message is a user message (ErrEndsWithUser).
+func checkSupervisable(segs []chat.Segment, strategy Strategy) error {
+	if strategy == TrainOnPrompt {
+		return nil
+	}
+	content, lastRole := false, ""
+	for _, s := range segs {
+		if s.Role == chat.RoleAssistant && s.Kind == chat.Content && strings.TrimSpace(s.Text) != "" {
+			content = true
+		}
+		if s.Role == chat.RoleUser || s.Role == chat.RoleAssistant {
+			lastRole = s.Role
+		}
+	}
+	if !content {
+		return ErrNoSupervision
+	}
+	if lastRole == chat.RoleUser {
+		return ErrEndsWithUser
+	}
+	return nil
+}
+
 // encoded is a conversation as flat token arrays with per-token segment information.
 type encoded struct {
 	ids        []int32
@@ -212,13 +279,11 @@ type JointEncoder interface {
 	EncodeJoined(texts []string, special []bool) (ids, first, last []int, err error)
 }
 
-func segSupervised(s chat.Segment) bool {
-	return s.Role == chat.RoleAssistant && (s.Kind == chat.Content || s.Kind == chat.EndOfTurn)
-}
+func segSupervised(s chat.Segment) bool { return s.Supervised() }
 
 func validate(segs []chat.Segment) error {
 	for i, s := range segs {
-		if s.Kind != chat.Content && s.Kind != chat.Control && s.Kind != chat.EndOfTurn {
+		if s.Kind < chat.Control || s.Kind > chat.ReplyPrefix {
 			return fmt.Errorf("mask: segment %d: unknown kind %d", i, int(s.Kind))
 		}
 		if s.Turn < -1 {
@@ -245,10 +310,8 @@ func (e *encoded) push(id int, sup bool, segTurn, asstTurn int32) error {
 	return nil
 }
 
+// encode tokenizes validated segments.
 func encode(segs []chat.Segment, tok Encoder, perSegment bool) (*encoded, error) {
-	if err := validate(segs); err != nil {
-		return nil, err
-	}
 	if je, ok := tok.(JointEncoder); ok && !perSegment {
 		if e, err := encodeJoint(segs, je); err == nil {
 			return e, nil
@@ -316,7 +379,9 @@ func encodeJoint(segs []chat.Segment, je JointEncoder) (*encoded, error) {
 // strategy: one example, or one per assistant reply for SplitPerTurn. Samples longer than
 // opts.MaxLength are truncated by opts.Truncation (what was removed is added to
 // opts.Dropped); a conversation whose every sample was dropped gives no example and no error.
-// A conversation with nothing to supervise is ErrNoSupervision.
+// A conversation with nothing to supervise (no assistant reply, or only empty ones) is
+// ErrNoSupervision; under the supervised strategies, one that ends with a user message is
+// ErrEndsWithUser.
 func Build(segs []chat.Segment, tok Encoder, strategy Strategy, opts Options) ([]Example, error) {
 	if opts.MaxLength < 0 {
 		return nil, fmt.Errorf("mask: negative MaxLength %d", opts.MaxLength)
@@ -326,6 +391,12 @@ func Build(segs []chat.Segment, tok Encoder, strategy Strategy, opts Options) ([
 	}
 	if opts.Truncation < DropSample || opts.Truncation > CutRight {
 		return nil, fmt.Errorf("mask: unknown truncation policy %d", int(opts.Truncation))
+	}
+	if err := validate(segs); err != nil {
+		return nil, err
+	}
+	if err := checkSupervisable(segs, strategy); err != nil {
+		return nil, err
 	}
 	e, err := encode(segs, tok, opts.PerSegment)
 	if err != nil {
@@ -404,7 +475,8 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 	}
 	var d Dropped
 	before := supervisedTurns(ex)
-	drop := func() (Example, bool) {
+	drop := func(reason *int) (Example, bool) {
+		*reason++
 		d.Samples++
 		d.Turns += len(before)
 		d.Tokens += ex.Len()
@@ -417,7 +489,7 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 	var kept Example
 	switch opts.Truncation {
 	case DropSample:
-		return drop()
+		return drop(&d.LongerThanMax)
 	case CutRight:
 		m := opts.MaxLength
 		kept = Example{InputIDs: ex.InputIDs[:m:m], Labels: ex.Labels[:m:m], Turn: ex.Turn[:m:m]}
@@ -440,7 +512,7 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 			start = j
 		}
 		if start == len(segTurn) || head > opts.MaxLength {
-			return drop()
+			return drop(&d.LastTurnTooLong)
 		}
 		cat := func(s []int32) []int32 {
 			return append(append(make([]int32, 0, head+len(s)-start), s[:head]...), s[start:]...)
@@ -450,7 +522,7 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 		return Example{}, false
 	}
 	if kept.Supervised() == 0 {
-		return drop()
+		return drop(&d.NothingSupervisedLeft)
 	}
 	after := supervisedTurns(kept)
 	for t := range before {
@@ -471,11 +543,38 @@ type Template interface {
 	Render(conv chat.Conversation, addGenerationPrompt bool) ([]chat.Segment, error)
 }
 
+// EncodeConversation renders conv with tmpl (ending with the generation prompt when
+// addGenerationPrompt, for a prompt to generate from) and returns its token ids, tokenized
+// exactly as Build tokenizes (see the package doc: one joint pass with a JointEncoder, else
+// segment by segment), so message text never becomes control tokens. It is the one
+// render-then-encode of a conversation: prompts for generation and pretraining streams use it
+// as the masking strategies do.
+func EncodeConversation(conv chat.Conversation, tmpl Template, tok Encoder, addGenerationPrompt bool) ([]int32, error) {
+	segs, err := tmpl.Render(conv, addGenerationPrompt)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(segs); err != nil {
+		return nil, err
+	}
+	e, err := encode(segs, tok, false)
+	if err != nil {
+		return nil, err
+	}
+	return e.ids, nil
+}
+
 // BuildAll renders every conversation with tmpl and builds its examples with strategy. A
-// conversation that fails names its index; with opts.MaxLength and DropSample, dropped samples
-// are counted in opts.Dropped and not returned.
+// conversation that fails names its index; samples that truncation drops (opts.MaxLength) are
+// counted in opts.Dropped and not returned. When it drops every sample, BuildAll says so with
+// the counts per reason (ErrAllDropped).
 func BuildAll(convs []chat.Conversation, tmpl Template, tok Encoder, strategy Strategy, opts Options) ([]Example, error) {
 	var out []Example
+	var dropped Dropped
+	if user := opts.Dropped; user != nil {
+		defer func() { user.Add(dropped) }()
+	}
+	opts.Dropped = &dropped
 	for i, c := range convs {
 		segs, err := tmpl.Render(c, false)
 		if err != nil {
@@ -486,6 +585,10 @@ func BuildAll(convs []chat.Conversation, tmpl Template, tok Encoder, strategy St
 			return nil, fmt.Errorf("conversation %d: %w", i, err)
 		}
 		out = append(out, exs...)
+	}
+	if len(out) == 0 && dropped.Samples > 0 {
+		return nil, fmt.Errorf("%w: max_length %d, %s, of %d conversations (%s): raise max_length or choose another truncation",
+			ErrAllDropped, opts.MaxLength, dropped.Reasons(), len(convs), opts.Truncation)
 	}
 	return out, nil
 }

@@ -47,11 +47,11 @@ func BenchmarkEpochPackedVsPadded(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	packed, err := PackedBatches(rows, exs, 2)
+	packed, err := mask.PackedBatches(rows, exs, 2)
 	if err != nil {
 		b.Fatal(err)
 	}
-	padded := &ExampleLoader{Examples: FromMask(exs), BatchSize: 8, Shuffle: true, Seed: 1, PadID: pad, PadToMultipleOf: 8}
+	padded := &ExampleLoader{Examples: exs, BatchSize: 8, Shuffle: true, Seed: 1, PadID: pad, PadToMultipleOf: 8}
 
 	run := func(b *testing.B, loader Loader) {
 		mc := llama.DefaultConfig(tok.VocabSize(), 192, 512, 4, 6, 6)
@@ -72,12 +72,12 @@ func BenchmarkEpochPackedVsPadded(b *testing.B) {
 				b.Fatal(err)
 			}
 			var first float64
-			tr.OnStep = func(r Record) error {
+			tr.Attach(Hook{OnStep: func(_ *Trainer, r Record) error {
 				if r.Step == loader.NumBatches() {
 					first = r.ElapsedSeconds
 				}
 				return nil
-			}
+			}})
 			if err := tr.Train(); err != nil {
 				b.Fatal(err)
 			}
