@@ -2,14 +2,17 @@ package lab
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/lora"
@@ -350,4 +353,82 @@ func (rs Runs) Curves(title string, eval bool) plot.Chart {
 // Heatmap draws the final eval loss over two options of the runs (e.g. "r", "lora_alpha").
 func (rs Runs) Heatmap(title, xKey, yKey string) plot.Chart {
 	return train.ParamHeatmap(title, rs.Results(), xKey, yKey)
+}
+
+// Varied are the options whose values differ between the runs, sorted.
+func (rs Runs) Varied() []string {
+	seen := map[string]map[string]bool{}
+	for _, r := range rs {
+		for k, v := range r.Params() {
+			if seen[k] == nil {
+				seen[k] = map[string]bool{}
+			}
+			seen[k][fmt.Sprint(v)] = true
+		}
+	}
+	var keys []string
+	for k, vs := range seen {
+		if len(vs) > 1 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Report shows what a sweep found: the results table (best first), each finished run's drop
+// of eval loss from the base model, a heatmap when the runs vary two options, and the best
+// run's training arguments and LoraConfig.
+func (rs Runs) Report() {
+	fmt.Print(rs.Table())
+	keys := rs.Varied()
+	ranked := slices.Clone(rs)
+	slices.SortStableFunc(ranked, func(a, b *Run) int { return cmpScore(a, b) })
+	var names []string
+	drop := plot.BarSeries{Name: "eval loss drop"}
+	for _, r := range ranked {
+		if r.Status != train.StatusDone {
+			fmt.Printf("%s: %s %s\n", r.Name, r.Status, r.Error)
+			continue
+		}
+		var vals []string
+		for _, k := range keys {
+			vals = append(vals, fmt.Sprint(r.Params()[k]))
+		}
+		names = append(names, strings.Join(vals, " · "))
+		drop.Values = append(drop.Values, math.Round((r.BaseEval().Loss-r.FinalEval().Loss)*1e4)/1e4)
+	}
+	best := rs.Best()
+	if best == nil {
+		fmt.Println("no run finished")
+		return
+	}
+	charts := []plot.Chart{plot.Bars(plot.BarOptions{Title: "eval loss drop from the base model (best first) / 验证损失下降",
+		Subtitle: fmt.Sprintf("base model eval loss %.4f", best.BaseEval().Loss), XName: strings.Join(keys, " · "), Labels: true}, names, drop)}
+	if len(keys) == 2 {
+		charts = append(charts, rs.Heatmap("final eval loss: "+keys[0]+" × "+keys[1], keys[0], keys[1]))
+	}
+	Show(charts...)
+	c := best.LoRA
+	targets := string(Must(json.Marshal(c.TargetModules)))
+	if !c.TargetModules.Set {
+		targets = "null (PEFT's default for llama: q_proj, v_proj)"
+	}
+	fmt.Printf("best / 最佳: %s — eval loss %.4f (train loss %.4f), %.0f tokens/s, %s\n  training arguments: %s\n"+
+		"  LoraConfig: r=%d lora_alpha=%g lora_dropout=%g target_modules=%s use_rslora=%v bias=%s\n",
+		best.Name, best.Summary.BestEvalLoss, best.Summary.FinalTrainLoss, best.Summary.TokensPerSecond,
+		train.FormatDuration(best.Summary.WallSeconds), best.Args.String(),
+		c.R, c.LoraAlpha, c.LoraDropout, targets, c.UseRSLoRA, c.Bias)
+}
+
+// cmpScore orders runs by final eval loss, unfinished last.
+func cmpScore(a, b *Run) int {
+	sa, sb := math.Inf(1), math.Inf(1)
+	if a.Status == train.StatusDone && !math.IsNaN(a.Summary.FinalEvalLoss) {
+		sa = a.Summary.FinalEvalLoss
+	}
+	if b.Status == train.StatusDone && !math.IsNaN(b.Summary.FinalEvalLoss) {
+		sb = b.Summary.FinalEvalLoss
+	}
+	return cmp.Compare(sa, sb)
 }
