@@ -279,12 +279,35 @@ func FitBatches(args train.Args, vocab, trainLen, evalLen int) (train.Args, stri
 	return args, note
 }
 
+// Trainer returns a trainer of a fresh adapter (cfg) on the base with the training arguments
+// args, for what FineTune does not do: an LR range test, gradients of given batches. Its
+// batch sizes are fitted to the vocabulary as FineTune's are.
+func (b *Base) Trainer(cfg lora.Config, args train.Args, trainSet, evalSet *Examples) *train.Trainer {
+	args, _ = FitBatches(args, b.Model.Config.VocabSize, trainSet.MaxLen(), evalSet.MaxLen())
+	adapter, err := lora.New(cfg, b.Model, uint64(args.Seed))
+	check(err, "LoRA")
+	var evalData train.Loader
+	if evalSet != nil {
+		evalData = b.loader(evalSet, args.PerDeviceEvalBatchSize, false, 0)
+	}
+	return Must(train.New(Backend(), train.LoRAModel(b.Model, adapter), args, b.loader(trainSet, args.PerDeviceTrainBatchSize, true, args.Seed), evalData))
+}
+
+// First returns the set's first n examples, as a set of their own.
+func (e *Examples) First(n int) *Examples {
+	f := *e
+	f.Examples = e.Examples[:min(n, len(e.Examples))]
+	f.Name = fmt.Sprintf("%s[:%d]", e.Name, len(f.Examples))
+	return &f
+}
+
 // Runs are the runs of a sweep, in order.
 type Runs []*Run
 
 // Sweep fine-tunes one run per trial: each trial's options (HF training and LoraConfig names,
 // see train.Grid and train.RandomSearch) override args and cfg. Runs kept from earlier cells
-// are read back; while new ones train, a chart overlays their loss curves.
+// are read back; while new ones train, a chart overlays their loss curves (cleared at the
+// end: the cell draws the charts it keeps, e.g. with Curves or Report).
 func (b *Base) Sweep(trials []train.Trial, cfg lora.Config, args train.Args, trainSet, evalSet *Examples) Runs {
 	var runs Runs
 	live := plot.NewLive()
@@ -294,9 +317,10 @@ func (b *Base) Sweep(trials []train.Trial, cfg lora.Config, args train.Args, tra
 		r := b.fineTune(t.TrialName(), t.Params, c, a, trainSet, evalSet, false)
 		runs = append(runs, r)
 		if trained = trained || r.fresh; trained {
-			check(live.Update(runs.Curves("sweep: training loss", false)), "sweep chart")
+			check(live.Update(runs.Curves("sweep: training loss (live)", false)), "sweep chart")
 		}
 	}
+	live.HTML("") // the live chart was for watching: the cell draws what it keeps
 	return runs
 }
 
@@ -344,6 +368,25 @@ func (rs Runs) Results() *train.SweepResult {
 
 // Table is the results table: one line per run.
 func (rs Runs) Table() string { return rs.Results().Table() }
+
+// Series are the runs' training loss curves (eval false) or eval loss curves (eval true).
+func (rs Runs) Series(eval bool) []plot.Series {
+	var out []plot.Series
+	for _, r := range rs {
+		s := plot.Series{Name: r.Name}
+		if eval {
+			for _, e := range r.Evals {
+				s.X, s.Y = append(s.X, float64(e.Step)), append(s.Y, e.Loss)
+			}
+		} else {
+			for _, h := range r.History {
+				s.X, s.Y = append(s.X, float64(h.Step)), append(s.Y, h.Loss)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
 
 // Curves overlays the runs' training loss (eval false) or eval loss (eval true).
 func (rs Runs) Curves(title string, eval bool) plot.Chart {
@@ -431,4 +474,19 @@ func cmpScore(a, b *Run) int {
 		sb = b.Summary.FinalEvalLoss
 	}
 	return cmp.Compare(sa, sb)
+}
+
+// Override returns args with the training options of s set (HF names).
+func Override(args train.Args, s Set) train.Args {
+	a, _ := Apply(s, args, lora.Config{}, false)
+	return a
+}
+
+// SupervisedTokens is the number of supervised tokens the run trained on (summed over its steps).
+func (r *Run) SupervisedTokens() int64 {
+	var n int64
+	for _, h := range r.History {
+		n += h.SupervisedTokens
+	}
+	return n
 }
