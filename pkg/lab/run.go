@@ -16,6 +16,7 @@ import (
 
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/lora"
+	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/plot"
 	"github.com/loralab/loralab/pkg/train"
 )
@@ -224,7 +225,7 @@ func readRun(dir string) (*Run, error) {
 
 // loader batches a set's examples, padded with the base's pad id to a multiple of 8.
 func (b *Base) loader(set *Examples, batch int, shuffle bool, seed int64) *train.ExampleLoader {
-	l := train.NewExampleLoader(train.FromMask(set.Examples), batch, seed)
+	l := train.NewExampleLoader(set.Examples, batch, seed)
 	l.Shuffle, l.PadID, l.PadToMultipleOf = shuffle, b.PadID(), 8
 	return l
 }
@@ -235,7 +236,7 @@ type countingLoader struct {
 	tokens int64
 }
 
-func (c *countingLoader) Batch(epoch, i int) (train.Batch, error) {
+func (c *countingLoader) Batch(epoch, i int) (mask.Batch, error) {
 	order := c.Order(epoch)
 	for _, j := range order[i*c.BatchSize : min((i+1)*c.BatchSize, len(order))] {
 		c.tokens += int64(len(c.Examples[j].InputIDs))
