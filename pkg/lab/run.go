@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/lora"
@@ -143,7 +144,9 @@ func (r *Run) LossChart(title string) plot.Chart {
 	return train.LossChart(title, r.History, r.Evals)
 }
 
-// LiveCharts draws the loss curves of a single FineTune while it trains (in a notebook).
+// LiveCharts draws the loss curves of a run while it trains (in a notebook), and removes them
+// when it ends: a cell keeps the charts it draws itself (Run.LossChart, Runs.Curves, …), so
+// what a notebook shows does not depend on which runs were read back.
 var LiveCharts = true
 
 // FineTune trains a LoRA adapter with cfg on the base model, with the training arguments args,
@@ -186,7 +189,18 @@ func (b *Base) fineTune(name string, params Set, cfg lora.Config, args train.Arg
 	}
 	tr, err := train.New(Backend(), train.LoRAModel(b.Model, adapter), r.Args, trainData, evalData)
 	check(err, "run %s", name)
-	tr.LiveChart = live
+	if live && plot.InNotebook() {
+		// Loss curves redrawn while training (at most every 2 s), cleared at the end: the cell draws what it keeps.
+		chart, last := plot.NewLive(), time.Time{}
+		defer chart.HTML("")
+		tr.OnStep = func(train.Record) error {
+			if time.Since(last) > 2*time.Second {
+				last = time.Now()
+				return chart.Update(train.LossChart(name+" (live)", tr.History(), tr.EvalHistory()))
+			}
+			return nil
+		}
+	}
 	if evalSet != nil {
 		_, err := tr.Evaluate()
 		check(err, "run %s: evaluating the base model", name)
