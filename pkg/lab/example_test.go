@@ -55,8 +55,8 @@ func ExampleFitBatches() {
 	_, note = lab.FitBatches(args, 4096, 192, 192) // the tiny model's vocabulary: nothing to change
 	fmt.Printf("%q\n", note)
 	// Output:
-	// 4 2 9
-	// per_device_train_batch_size 8 → 4 × gradient_accumulation_steps 2; per_device_eval_batch_size 32 → 9 (logits of a 151936-token vocabulary kept under 1024 MiB)
+	// 1 8 2
+	// per_device_train_batch_size 8 → 1 × gradient_accumulation_steps 8; per_device_eval_batch_size 32 → 2 (logits of a 151936-token vocabulary kept under 256 MiB)
 	// ""
 }
 
