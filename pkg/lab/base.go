@@ -8,7 +8,9 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/loralab/loralab/datasets"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/chat"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/tokenizer"
 )
 
 // Base is a base model with its tokenizer and chat template.
@@ -20,21 +22,27 @@ type Base struct {
 
 // Load loads the base model of a notebook: dir "" is the tiny base model embedded in the
 // repository (datasets/tiny_base, template "tiny"); otherwise a local Hugging Face checkpoint
-// folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json) with its chat
-// template: "deepseek" (deepseek-llm-*-chat), "deepseek3" (DeepSeek-V3/R1), "llama3",
-// "chatml" (Qwen2), "llama2".
+// folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json). Its chat template
+// is the checkpoint's own (tokenizer_config.json's chat_template, or chat_template.jinja) when
+// template is ""; a built-in name ("deepseek", "deepseek3", "llama3", "chatml", "llama2")
+// overrides it, and a difference between the two is reported, since fine-tuning on another
+// format than the model's quietly spoils the result.
 func Load(dir, template string) *Base {
 	if dir == "" {
 		tb, err := datasets.LoadTinyBase()
 		check(err, "loading the tiny base model")
 		return &Base{TinyBase: tb, Name: filepath.Base(tb.Dir)}
 	}
-	if template == "" {
-		Fail(fmt.Errorf("loading %s: name its chat template (deepseek, deepseek3, llama3, chatml, llama2)", dir))
+	tmpl, mismatch, err := chat.ForCheckpoint(dir, template)
+	check(err, "%s: chat template", dir)
+	if mismatch != nil {
+		fmt.Printf("⚠ %s: template %q differs from the checkpoint's own: %v\n", dir, template, mismatch)
 	}
-	tb, err := datasets.LoadBase(dir, template)
+	m, err := llama.LoadModel(dir)
 	check(err, "loading %s", dir)
-	return &Base{TinyBase: tb, Name: dir}
+	tok, err := tokenizer.Load(dir)
+	check(err, "loading %s", dir)
+	return &Base{TinyBase: &datasets.TinyBase{Dir: dir, Model: m, Tokenizer: tok, Template: tmpl}, Name: dir}
 }
 
 // PadID is the id that pads batches: the tokenizer's pad token, else its end-of-sequence

@@ -12,7 +12,8 @@ import (
 // and the LoraConfig and TrainingArguments every run starts from. Its runs override some of
 // these by name and are kept per configuration (see FineTune).
 type Experiment struct {
-	// ModelDir is a local HF checkpoint with its chat Template; "" is the tiny base model.
+	// ModelDir is a local HF checkpoint; "" is the tiny base model. Template "" is the
+	// checkpoint's own chat template; a built-in name overrides it (see Load).
 	ModelDir, Template string
 	// Dataset is one of the repository's datasets (datasets.SFTRecall, datasets.SFTIdentity);
 	// its train and validation splits are read with the Train and Eval options.

@@ -20,6 +20,8 @@ import (
 	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/plot"
 	"github.com/loralab/loralab/pkg/train"
+	"github.com/loralab/loralab/pkg/train/progress"
+	"github.com/loralab/loralab/pkg/train/trainplot"
 )
 
 // Set holds options by their Hugging Face names: TrainingArguments names ("learning_rate",
@@ -141,7 +143,7 @@ func (r *Run) SaveAdapter(dir string) {
 
 // LossChart draws the run's training loss and its eval loss.
 func (r *Run) LossChart(title string) plot.Chart {
-	return train.LossChart(title, r.History, r.Evals)
+	return trainplot.LossChart(title, r.History, r.Evals)
 }
 
 // LiveCharts draws the loss curves of a run while it trains (in a notebook), and removes them
@@ -189,17 +191,20 @@ func (b *Base) fineTune(name string, params Set, cfg lora.Config, args train.Arg
 	}
 	tr, err := train.New(Backend(), train.LoRAModel(b.Model, adapter), r.Args, trainData, evalData)
 	check(err, "run %s", name)
+	progress.Attach(tr, nil)
 	if live && plot.InNotebook() {
 		// Loss curves redrawn while training (at most every 2 s), cleared at the end: the cell draws what it keeps.
 		chart, last := plot.NewLive(), time.Time{}
-		defer chart.HTML("")
-		tr.OnStep = func(train.Record) error {
-			if time.Since(last) > 2*time.Second {
-				last = time.Now()
-				return chart.Update(train.LossChart(name+" (live)", tr.History(), tr.EvalHistory()))
-			}
-			return nil
-		}
+		tr.Attach(train.Hook{
+			OnStep: func(t *train.Trainer, _ train.Record) error {
+				if time.Since(last) > 2*time.Second {
+					last = time.Now()
+					return chart.Update(trainplot.LossChart(name+" (live)", t.History(), t.EvalHistory()))
+				}
+				return nil
+			},
+			OnEnd: func(*train.Trainer, error) { chart.HTML("") },
+		})
 	}
 	if evalSet != nil {
 		_, err := tr.Evaluate()
@@ -409,12 +414,12 @@ func (rs Runs) Series(eval bool) []plot.Series {
 
 // Curves overlays the runs' training loss (eval false) or eval loss (eval true).
 func (rs Runs) Curves(title string, eval bool) plot.Chart {
-	return train.SweepCurvesChart(title, rs.Results(), eval)
+	return trainplot.SweepCurvesChart(title, rs.Results(), eval)
 }
 
 // Heatmap draws the final eval loss over two options of the runs (e.g. "r", "lora_alpha").
 func (rs Runs) Heatmap(title, xKey, yKey string) plot.Chart {
-	return train.ParamHeatmap(title, rs.Results(), xKey, yKey)
+	return trainplot.ParamHeatmap(title, rs.Results(), xKey, yKey)
 }
 
 // Varied are the options whose values differ between the runs, sorted.

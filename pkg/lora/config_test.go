@@ -48,7 +48,7 @@ func TestParseConfigPEFTForms(t *testing.T) {
 		{"no match", `{"target_modules": ["query_key_value"]}`, "modules that exist: model, embed_tokens", nil, nil},
 		{"regex no match", `{"target_modules": ".*\\.attn\\..*"}`, "matched no module", nil, nil},
 		{"regex hits a norm", `{"target_modules": ".*attention.*"}`, "post_attention_layernorm (RMSNorm) is not supported", nil, nil},
-		{"layer out of range", `{"layers_to_transform": [7]}`, "matched no module", nil, nil},
+		{"layer out of range", `{"layers_to_transform": [7]}`, "layers_to_transform[0] = 7 is out of range: the model has 3 layers", nil, nil},
 		{"modules_to_save missing", `{"modules_to_save": ["score"]}`, `modules_to_save entry "score"`, nil, nil},
 		{"loftq", `{"loftq_config": {"loftq_bits": 4}}`, "loftq_config", nil, nil},
 		{"qalora", `{"use_qalora": true}`, "use_qalora", nil, nil},

@@ -17,10 +17,14 @@ import (
 // PEFTPrefix is the prefix of every key in adapter_model.safetensors.
 const PEFTPrefix = "base_model.model."
 
-// Save writes a PEFT adapter directory: adapter_config.json (every LoraConfig field, with
+// Save writes a PEFT adapter directory (an adapter handed to a trainer is an error, see
+// HandTo): adapter_config.json (every LoraConfig field, with
 // target_modules resolved as PEFT writes it and inference_mode true) and
 // adapter_model.safetensors (float32, PEFT keys). Both files are written atomically.
 func (a *Adapter) Save(dir string) error {
+	if a.handedTo != "" {
+		return fmt.Errorf("saving adapter: it holds the initial weights that %s trains copies of, not the trained ones: save train.TrainedAdapter(trainer, adapter) (or adapter.Clone() to save the initial weights on purpose)", a.handedTo)
+	}
 	if err := a.Check(); err != nil {
 		return fmt.Errorf("saving adapter: %w", err)
 	}

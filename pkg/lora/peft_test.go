@@ -2,8 +2,6 @@ package lora
 
 import (
 	"encoding/json"
-	"github.com/gomlx/compute/dtypes"
-	"github.com/loralab/loralab/pkg/safetensors"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,9 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/backend"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 type inputs struct {
