@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -27,22 +28,38 @@ type Base struct {
 // template is ""; a built-in name ("deepseek", "deepseek3", "llama3", "chatml", "llama2")
 // overrides it, and a difference between the two is reported, since fine-tuning on another
 // format than the model's quietly spoils the result.
-func Load(dir, template string) *Base {
+func Load(dir, template string) *Base { return LoadWith(dir, template, llama.LoadOptions{}) }
+
+// LoadWith is Load keeping the frozen base as opts say (from_pretrained's torch_dtype and
+// quantization_config): float32 (4 bytes a parameter: 28 GB for a 7B model), bfloat16 or
+// float16 (2 bytes: 14 GB), or the decoder's Linear weights in NF4 (about half a byte, plus the
+// embeddings and lm_head in torch_dtype). LoRA weights and computation stay float32.
+func LoadWith(dir, template string, opts llama.LoadOptions) *Base {
+	variant := ""
+	if opts != (llama.LoadOptions{}) {
+		b, err := json.Marshal(opts)
+		check(err, "load options")
+		variant = " " + string(b)
+	}
 	if dir == "" {
 		tb, err := datasets.LoadTinyBase()
 		check(err, "loading the tiny base model")
-		return &Base{TinyBase: tb, Name: filepath.Base(tb.Dir)}
+		if variant != "" {
+			tb.Model, err = llama.LoadModelWith(tb.Dir, opts)
+			check(err, "loading the tiny base model")
+		}
+		return &Base{TinyBase: tb, Name: filepath.Base(tb.Dir) + variant}
 	}
 	tmpl, mismatch, err := chat.ForCheckpoint(dir, template)
 	check(err, "%s: chat template", dir)
 	if mismatch != nil {
 		fmt.Printf("⚠ %s: template %q differs from the checkpoint's own: %v\n", dir, template, mismatch)
 	}
-	m, err := llama.LoadModel(dir)
+	m, err := llama.LoadModelWith(dir, opts)
 	check(err, "loading %s", dir)
 	tok, err := tokenizer.Load(dir)
 	check(err, "loading %s", dir)
-	return &Base{TinyBase: &datasets.TinyBase{Dir: dir, Model: m, Tokenizer: tok, Template: tmpl}, Name: dir}
+	return &Base{TinyBase: &datasets.TinyBase{Dir: dir, Model: m, Tokenizer: tok, Template: tmpl}, Name: dir + variant}
 }
 
 // PadID is the id that pads batches: the tokenizer's pad token, else its end-of-sequence

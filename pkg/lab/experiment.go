@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/loralab/loralab/datasets"
+	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
 	"github.com/loralab/loralab/pkg/train"
 )
@@ -15,6 +16,9 @@ type Experiment struct {
 	// ModelDir is a local HF checkpoint; "" is the tiny base model. Template "" is the
 	// checkpoint's own chat template; a built-in name overrides it (see Load).
 	ModelDir, Template string
+	// FromPretrained keeps the frozen base in torch_dtype "bfloat16"/"float16" or quantizes its
+	// Linear weights (quantization_config, NF4) as it loads (see LoadWith); zero: float32.
+	FromPretrained llama.LoadOptions
 	// Dataset is one of the repository's datasets (datasets.SFTRecall, datasets.SFTIdentity);
 	// its train and validation splits are read with the Train and Eval options.
 	Dataset     string
@@ -25,11 +29,11 @@ type Experiment struct {
 
 // Base loads the base model (once per cell: later calls return the same one).
 func (e Experiment) Base() *Base {
-	k := e.ModelDir + "\x00" + e.Template
+	k := Key(e.ModelDir, e.Template, e.FromPretrained)
 	if b, ok := loaded[k]; ok {
 		return b
 	}
-	b := Load(e.ModelDir, e.Template)
+	b := LoadWith(e.ModelDir, e.Template, e.FromPretrained)
 	loaded[k] = b
 	return b
 }
