@@ -109,3 +109,15 @@ func TestLoadWithDtype(t *testing.T) {
 		t.Errorf("bfloat16 base holds %s weights", got)
 	}
 }
+
+// TestMain keeps the runs the tests and examples train in a folder removed at the end.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "loralab_test_")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("LORALAB_RESULTS", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
