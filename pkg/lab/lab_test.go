@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/mask"
 )
 
@@ -95,4 +96,28 @@ func TestExamplesSkipInvalidRows(t *testing.T) {
 	if msg := failed(t, func() { base.ExamplesFrom("chats", convs, DataOptions{MaxLength: 3}) }); !strings.Contains(msg, "max_length dropped every sample") {
 		t.Errorf("every sample too long: %q", msg)
 	}
+}
+
+// A bfloat16 base is another base: its runs never read those of the float32 one.
+func TestLoadWithDtype(t *testing.T) {
+	f32 := Load("", "")
+	bf16 := LoadWith("", "", llama.LoadOptions{TorchDtype: "bfloat16"})
+	if f32.Name == bf16.Name || !strings.Contains(bf16.Name, "bfloat16") {
+		t.Errorf("names %q and %q", f32.Name, bf16.Name)
+	}
+	if got := bf16.Model.Weights["model.layers.0.self_attn.q_proj.weight"].DType().String(); !strings.Contains(strings.ToLower(got), "bf") {
+		t.Errorf("bfloat16 base holds %s weights", got)
+	}
+}
+
+// TestMain keeps the runs the tests and examples train in a folder removed at the end.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "loralab_test_")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("LORALAB_RESULTS", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
