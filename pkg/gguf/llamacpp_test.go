@@ -1,11 +1,10 @@
 package gguf
 
 import (
-	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/loralab/loralab/pkg/chat"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
-	"github.com/loralab/loralab/pkg/plot"
 	"github.com/loralab/loralab/pkg/tokenizer"
 )
 
@@ -42,66 +40,17 @@ var bilingual = []string{
 	"MiXeD CaSe and 'quotes' and \"double\" and it's, we'll, they're",
 }
 
-// llamacppPackage is node-llama-cpp's directory, or "" (the test is skipped, or fails in CI).
-func llamacppPackage(t *testing.T) string {
+// runLlamaCpp runs llama.cpp on the runs; without it the test is skipped (it fails in CI).
+func runLlamaCpp(t *testing.T, runs []Run) []RunResult {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err == nil {
-		dir := filepath.Join(plot.CacheDir(), "llamacpp", "node_modules", "node-llama-cpp")
-		if _, err := os.Stat(filepath.Join(dir, "package.json")); err == nil {
-			return dir
-		}
+	res, err := LlamaCpp(runs...)
+	if errors.Is(err, ErrNoLlamaCpp) && os.Getenv("CI") == "" {
+		t.Skip(err)
 	}
-	msg := "node-llama-cpp is not installed: run `make setup` (docker/setup.sh installs it into $LORALAB_CACHE/llamacpp)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-type lcRun struct {
-	Model     string    `json:"model"`
-	Lora      string    `json:"lora,omitempty"`
-	Texts     []string  `json:"texts,omitempty"`
-	Prompts   [][]int   `json:"prompts,omitempty"`
-	MaxTokens int       `json:"max_tokens"`
-	Top       int       `json:"top"`
-}
-
-type lcResult struct {
-	Tokens [][]int `json:"tokens"`
-	Greedy [][]int `json:"greedy"`
-	Next   []struct {
-		IDs      []int     `json:"ids"`
-		LogProbs []float64 `json:"logprobs"`
-	} `json:"next"`
-}
-
-// runLlamaCpp runs llama.cpp on the runs and returns what it computed.
-func runLlamaCpp(t *testing.T, runs []lcRun) []lcResult {
-	t.Helper()
-	pkg := llamacppPackage(t)
-	job := filepath.Join(t.TempDir(), "job.json")
-	b, _ := json.Marshal(map[string]any{"runs": runs})
-	if err := os.WriteFile(job, b, 0o644); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("node", "testdata/llamacpp.mjs", pkg, job)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("llama.cpp: %v", err)
-	}
-	var res struct {
-		Runs []lcResult `json:"runs"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("llama.cpp output: %v\n%s", err, out)
-	}
-	if len(res.Runs) != len(runs) {
-		t.Fatalf("llama.cpp gave %d results for %d runs", len(res.Runs), len(runs))
-	}
-	return res.Runs
+	return res
 }
 
 // ours is what LoRA Lab computes for the prompts: greedy continuations (stopping after EOS, as
@@ -152,7 +101,7 @@ func compute(t *testing.T, m *llama.Model, ad llama.GraphAdapter, prompts [][]in
 // compareNext checks llama.cpp's top next-token log-probabilities against ours, within
 // tol·(1 + |log p|) (float32 logits of magnitude L carry errors ∝ L); it returns the largest
 // difference.
-func compareNext(t *testing.T, what string, got lcResult, want ours, tol float64) float64 {
+func compareNext(t *testing.T, what string, got RunResult, want ours, tol float64) float64 {
 	t.Helper()
 	worst := 0.0
 	for i, n := range got.Next {
@@ -197,13 +146,13 @@ func TestLlamaCppTinyBase(t *testing.T) {
 	prompts := chatPrompts(t, tok)
 	dir := t.TempDir()
 	types := []Type{F32, F16, Q8_0}
-	var runs []lcRun
+	var runs []Run
 	for _, typ := range types {
 		path := filepath.Join(dir, "tiny-"+typ.String()+".gguf")
 		if err := WriteModel(path, m, tinyDir, ModelOptions{Type: typ}); err != nil {
 			t.Fatal(err)
 		}
-		runs = append(runs, lcRun{Model: path, Texts: bilingual, Prompts: prompts, MaxTokens: 24, Top: 5})
+		runs = append(runs, Run{Model: path, Texts: bilingual, Prompts: prompts, MaxTokens: 24, Top: 5})
 	}
 	res := runLlamaCpp(t, runs)
 	for i, text := range bilingual {
@@ -286,13 +235,13 @@ func TestLlamaCppQwen2(t *testing.T) {
 	}
 	prompts := chatPrompts(t, tok)
 	dir := t.TempDir()
-	var runs []lcRun
+	var runs []Run
 	for _, typ := range []Type{F32, F16} {
 		path := filepath.Join(dir, "qwen2-"+typ.String()+".gguf")
 		if err := WriteModel(path, m, tinyDir, ModelOptions{Type: typ}); err != nil {
 			t.Fatal(err)
 		}
-		runs = append(runs, lcRun{Model: path, Texts: bilingual[:3], Prompts: prompts, MaxTokens: 12, Top: 5})
+		runs = append(runs, Run{Model: path, Texts: bilingual[:3], Prompts: prompts, MaxTokens: 12, Top: 5})
 	}
 	res := runLlamaCpp(t, runs)
 	for k, typ := range []Type{F32, F16} {
@@ -353,7 +302,7 @@ func TestLlamaCppAdapter(t *testing.T) {
 		name string
 		cfg  lora.Config
 	}{{"r8-alpha16", plain}, {"rslora-patterns", rs}}
-	var runs []lcRun
+	var runs []Run
 	var merged []*llama.Model
 	for _, c := range cases {
 		ad := trainedLike(t, base, c.cfg)
@@ -371,8 +320,8 @@ func TestLlamaCppAdapter(t *testing.T) {
 			t.Fatal(err)
 		}
 		runs = append(runs,
-			lcRun{Model: basePath, Lora: path, Prompts: prompts, MaxTokens: 16, Top: 5},
-			lcRun{Model: mergedPath, Prompts: prompts, MaxTokens: 16, Top: 5})
+			Run{Model: basePath, Lora: path, Prompts: prompts, MaxTokens: 16, Top: 5},
+			Run{Model: mergedPath, Prompts: prompts, MaxTokens: 16, Top: 5})
 	}
 	res := runLlamaCpp(t, runs)
 	for k, c := range cases {

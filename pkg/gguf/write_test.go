@@ -28,7 +28,9 @@ func randomValues(n int, seed uint64) []float32 {
 	return v
 }
 
-func constant(v []float32) func() ([]float32, error) { return func() ([]float32, error) { return v, nil } }
+func constant(v []float32) func() ([]float32, error) {
+	return func() ([]float32, error) { return v, nil }
+}
 
 // TestReadBack writes every tensor type and metadata type and reads them back with
 // go-huggingface's independent GGUF reader (its Q8_0 dequantizer included).
@@ -92,7 +94,7 @@ func TestReadBack(t *testing.T) {
 		}
 		if typ == Q8_0 { // at most half a step, plus the float16 rounding of the scale (≤ 2⁻¹¹ relative, times |q| ≤ 127)
 			for i := range vals {
-				step := float64(slices.Max(absAll(vals[i/32*32 : i/32*32+32]))) / 127
+				step := float64(slices.Max(absAll(vals[i/32*32:i/32*32+32]))) / 127
 				if d, lim := math.Abs(float64(want[i]-vals[i])), step*(0.5+127.0/2048); d > lim {
 					t.Fatalf("Q8_0 value %d: error %g > %g", i, d, lim)
 				}

@@ -1,6 +1,6 @@
 // Runs llama.cpp (through the npm package node-llama-cpp, prebuilt, CPU only, offline) on the
-// GGUF files of a job and prints what it computed as JSON, for pkg/gguf's tests to compare with
-// LoRA Lab's own model.
+// GGUF files of a job and prints what it computed as JSON; gguf.LlamaCpp runs it (embedded in
+// the Go package), for the tests that compare llama.cpp with LoRA Lab and for notebooks.
 //
 //   node llamacpp.mjs <node-llama-cpp package dir> <job.json>
 //
