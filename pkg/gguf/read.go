@@ -291,4 +291,3 @@ func marshal(v any) ([]byte, error) {
 	}
 	return []byte(b.String()), nil
 }
-
