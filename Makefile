@@ -10,7 +10,7 @@ PY := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 GOTEST_FLAGS ?= -timeout 30m
 FUZZTIME ?= 10s
 
-.PHONY: lab setup test vet gotest citest notebooks labcheck labui interop fuzz docs bench peerbench clean
+.PHONY: lab setup test vet gotest citest notebooks labcheck labui interop fuzz docs bench peerbench gpu-check clean
 
 lab:
 	bash docker/setup.sh
@@ -65,6 +65,11 @@ bench:
 PEERBENCH_FLAGS ?= -python $${LORALAB_CACHE:-$$HOME/.cache/loralab}/venv-test/bin/python
 peerbench:
 	GOMLX_BACKEND=go go run ./pkg/bench/cmd/peerbench $(PEERBENCH_FLAGS)
+
+# The real-shape benchmark and a short training of the Qwen2.5-0.5B shape on a GPU (XLA with a
+# PJRT CUDA plugin); fails clearly without one. Never part of `make test`.
+gpu-check:
+	bash .ci/gpu_check.sh
 
 clean:
 	rm -rf build

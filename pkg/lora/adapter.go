@@ -123,6 +123,8 @@ type Bound struct {
 	W        llama.Weights
 	Training bool
 	RNG      *Node
+
+	grads *[]*Node // gradients of the tensors read since BeginCheckpoint
 }
 
 // BindTraining returns a hook for training graphs: dropout (when lora_dropout > 0) draws from rng.
@@ -134,6 +136,30 @@ func (b *Bound) get(name string) *Node {
 	n, ok := b.W[name]
 	if !ok || n == nil {
 		panic(fmt.Errorf("lora: tensor %q is not among the graph's weights", name))
+	}
+	return n
+}
+
+// BeginCheckpoint implements llama.CheckpointedAdapter: with gradient checkpointing, a layer's
+// dropout draws wait for (and are recomputed with) its checkpointed input, and the gradients of
+// the LoRA tensors it reads are handed to the layer below.
+func (b *Bound) BeginCheckpoint(anchor *Node) (gradients func() []*Node) {
+	if b.Training && b.RNG != nil {
+		b.RNG = SchedulingBarrier(b.RNG, anchor).Checkpoint()
+	}
+	grads := new([]*Node)
+	b.grads = grads
+	return func() []*Node { return *grads }
+}
+
+// param returns the adapter tensor name, recording its gradient for BeginCheckpoint's caller.
+func (b *Bound) param(name string) *Node {
+	n := b.get(name)
+	if grads := b.grads; grads != nil {
+		n = IdentityWithCustomGradient(n, func(_, v *Node) *Node {
+			*grads = append(*grads, v)
+			return v
+		})
 	}
 	return n
 }
@@ -157,9 +183,9 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 	if xin.Rank() != 2 {
 		x2 = Reshape(xin, -1, m.In)
 	}
-	tT := DotGeneral(b.get(m.AName()), []int{1}, nil, x2, []int{1}, nil) // [r, N]
-	tT = MulScalar(tT, m.Scaling)                                        // scale the narrow tensor
-	u := DotGeneral(tT, []int{0}, nil, b.get(m.BName()), []int{1}, nil)  // [N, out]
+	tT := DotGeneral(b.param(m.AName()), []int{1}, nil, x2, []int{1}, nil) // [r, N]
+	tT = MulScalar(tT, m.Scaling)                                          // scale the narrow tensor
+	u := DotGeneral(tT, []int{0}, nil, b.param(m.BName()), []int{1}, nil)  // [N, out]
 	if y.Rank() != 2 {
 		u = Reshape(u, y.Shape().Dimensions...)
 	}
