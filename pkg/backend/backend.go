@@ -19,6 +19,8 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // EnvVar is the environment variable GoMLX reads to pick a backend.
@@ -105,4 +107,16 @@ func Line(b compute.Backend) string {
 	}
 	return fmt.Sprintf("backend: %s (%s) | SIMD: n/a | threads: %d | %s",
 		name, b.Description(), runtime.GOMAXPROCS(0), Choose().Reason)
+}
+
+// NewTensor makes a zeroed tensor. On backends with shared buffers (the Go backend) it lives in
+// a buffer the backend uses directly, so running a graph on it does not copy it: model weights
+// are held once in memory.
+func NewTensor(shape shapes.Shape) *tensors.Tensor {
+	if b, err := Default(); err == nil && b.HasSharedBuffers() {
+		if t, err := tensors.FromShapeForBackend(b, 0, shape); err == nil {
+			return t
+		}
+	}
+	return tensors.FromShape(shape)
 }

@@ -117,6 +117,7 @@ type PeerOptions struct {
 	// thread count, which on a loaded machine costs the peer several times its speed.
 	MatchBLASThreads bool
 	Env              []string      // extra KEY=VALUE environment entries, e.g. OMP_WAIT_POLICY=PASSIVE
+	Args             []string      // extra flags for the script (e.g. --kv-heads 2 for pkg/bench/peer/torch_lora_peer.py)
 	Timeout          time.Duration // 0 = none
 }
 
@@ -135,6 +136,7 @@ func HasTorch(python string) (string, bool) {
 func RunPeer(opts PeerOptions) (PeerResult, error) {
 	args := []string{opts.Script}
 	args = append(args, opts.Shape.PeerArgs()...)
+	args = append(args, opts.Args...)
 	args = append(args, "--steps", strconv.Itoa(opts.Steps), "--warmup", strconv.Itoa(opts.Warmup),
 		"--threads", strconv.Itoa(opts.Threads))
 	name := opts.Python

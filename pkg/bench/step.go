@@ -24,6 +24,7 @@ import (
 
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
+	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/train"
 )
 
@@ -111,14 +112,29 @@ func NewStep(b compute.Backend, s Shape, seed uint64) (*Step, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench.NewStep: base model: %w", err)
 	}
+	return NewModelStep(b, base, s, seed, llama.MemoryOptions{})
+}
+
+// NewModelStep is NewStep on the given base model, with the memory-lean switches mem
+// (gradient_checkpointing, loss_chunk_size). The model fields of s (Vocab … Inter) are taken
+// from the base's config.
+func NewModelStep(b compute.Backend, base *llama.Model, s Shape, seed uint64, mem llama.MemoryOptions) (*Step, error) {
+	if b == nil || base == nil {
+		return nil, fmt.Errorf("bench.NewModelStep: nil backend or base model")
+	}
+	c := base.Config
+	s.Vocab, s.Hidden, s.Layers, s.Heads, s.Inter = c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
 	cfg := lora.DefaultConfig()
 	cfg.R, cfg.LoraAlpha, cfg.LoraDropout = s.R, s.Alpha, s.Dropout
 	cfg.TargetModules = lora.TargetNames("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 	ad, err := lora.New(cfg, base, seed)
 	if err != nil {
-		return nil, fmt.Errorf("bench.NewStep: adapter: %w", err)
+		return nil, fmt.Errorf("bench.NewModelStep: adapter: %w", err)
 	}
-	var batch train.Batch
+	var batch mask.Batch
 	x := seed*2654435761 + 1
 	for range s.Batch {
 		ids, labels := make([]int32, s.Seq), make([]int32, s.Seq)
@@ -127,7 +143,7 @@ func NewStep(b compute.Backend, s Shape, seed uint64) (*Step, error) {
 			ids[i] = int32((x >> 33) % uint64(s.Vocab))
 			labels[i] = ids[i]
 			if i < s.Seq/2 {
-				labels[i] = llama.IgnoreIndex
+				labels[i] = mask.IgnoreIndex
 			}
 		}
 		batch.InputIDs, batch.Labels = append(batch.InputIDs, ids), append(batch.Labels, labels)
@@ -138,9 +154,10 @@ func NewStep(b compute.Backend, s Shape, seed uint64) (*Step, error) {
 	args.PerDeviceTrainBatchSize, args.GradientAccumulationSteps = s.Batch, 1
 	args.MaxSteps, args.Seed = 1<<30, int64(seed)
 	args.LoggingSteps, args.EvalSteps, args.SaveSteps, args.DisableTQDM = 0, 0, 0, true
-	tr, err := train.New(b, train.LoRAModel(base, ad), args, &train.BatchLoader{Batches: []train.Batch{batch}}, nil)
+	args.GradientCheckpointing, args.LossChunkSize = mem.GradientCheckpointing, mem.LossChunkSize
+	tr, err := train.New(b, train.LoRAModel(base, ad), args, &train.BatchLoader{Batches: []mask.Batch{batch}}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("bench.NewStep: trainer: %w", err)
+		return nil, fmt.Errorf("bench.NewModelStep: trainer: %w", err)
 	}
 	tr.Progress = io.Discard
 	return &Step{Shape: s, adapter: ad, trainer: tr}, nil

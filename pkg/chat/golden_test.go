@@ -46,11 +46,11 @@ func TestGolden(t *testing.T) {
 	for _, c := range g.Cases {
 		conv := Conversation{System: c.System, Messages: c.Messages}
 		for name, want := range c.Rendered {
-			seen[name]++
 			tpl, err := Lookup(name)
 			if err != nil {
-				t.Fatal(err)
+				continue // a checkpoint template without a Go renderer: TestJinjaGolden
 			}
+			seen[name]++
 			segs, err := tpl.Render(conv, c.AddGenerationPrompt)
 			if err != nil {
 				t.Errorf("%s/%s gen=%v: %v", c.Name, name, c.AddGenerationPrompt, err)
@@ -75,7 +75,7 @@ func TestGolden(t *testing.T) {
 func checkSegments(t *testing.T, where string, tpl Template, conv Conversation, segs []Segment) {
 	t.Helper()
 	prevTurn := -1
-	eot := map[int]int{}
+	eot, content := map[int]int{}, map[int]bool{}
 	for i, s := range segs {
 		if s.Text == "" {
 			t.Errorf("%s: segment %d is empty", where, i)
@@ -86,6 +86,9 @@ func checkSegments(t *testing.T, where string, tpl Template, conv Conversation, 
 		prevTurn = s.Turn
 		switch s.Kind {
 		case Content:
+			if s.Role == RoleAssistant {
+				content[s.Turn] = true
+			}
 			var src string
 			switch {
 			case s.Role == RoleSystem && s.Turn == -1:
@@ -98,7 +101,8 @@ func checkSegments(t *testing.T, where string, tpl Template, conv Conversation, 
 				t.Errorf("%s: content segment %d has role %q turn %d outside the conversation", where, i, s.Role, s.Turn)
 				continue
 			}
-			if !strings.Contains(src, s.Text) {
+			// A Jinja template may wrap a reply (Qwen3: an empty <think> block before the last).
+			if !strings.Contains(src, s.Text) && (tpl.jinja == nil || !strings.Contains(s.Text, pyStrip(src))) {
 				t.Errorf("%s: content segment %d %q is not part of its message %q", where, i, s.Text, src)
 			}
 		case EndOfTurn:
@@ -112,7 +116,9 @@ func checkSegments(t *testing.T, where string, tpl Template, conv Conversation, 
 		}
 	}
 	for i, m := range conv.Messages {
-		if m.Role == RoleAssistant && eot[i/2] != 1 {
+		// Replies a Jinja template rewrites (see spans.go) are context only: no EndOfTurn.
+		rewritten := tpl.jinja != nil && eot[i/2] == 0 && !content[i/2]
+		if m.Role == RoleAssistant && eot[i/2] != 1 && !rewritten {
 			t.Errorf("%s: assistant reply of turn %d has %d EndOfTurn segments, want 1", where, i/2, eot[i/2])
 		}
 	}

@@ -9,10 +9,14 @@ import (
 )
 
 // Template is a model's chat format: its Jinja chat_template (as found in the model's
-// tokenizer_config.json), the special tokens it emits, and a Go renderer that reproduces the
-// Jinja output byte for byte while tagging every piece with its role and turn.
+// tokenizer_config.json), the special tokens it emits, and a renderer that tags every piece
+// of the output with its role and turn.
 //
-// Templates come from Lookup; the zero Template renders nothing but errors.
+// Two kinds exist. A checkpoint's own template (LoadTemplate, FromChatTemplate) is rendered
+// by a Jinja engine and its pieces are recovered from renderings (see spans.go: which
+// replies are supervised, and why). The built-in templates (Lookup) have a Go renderer
+// that reproduces their Jinja source byte for byte; they serve the tiny model and
+// checkpoints without a template. The zero Template renders nothing but errors.
 type Template struct {
 	// Name is the registry name ("deepseek", "deepseek3", "llama3", "chatml", "llama2", "tiny").
 	Name string
@@ -33,8 +37,17 @@ type Template struct {
 	// SpecialTokens lists every control token the template emits (BOS, EOS, role markers),
 	// for a tokenizer to register as special (added) tokens.
 	SpecialTokens []string
+	// Vars are extra variables a Jinja template is rendered with, as keyword arguments of
+	// transformers' apply_chat_template: {"enable_thinking": false} for Qwen3, or
+	// {"tools": json.RawMessage(`[…]`)} (JSON objects keep their key order). Built-in
+	// templates render without Jinja and ignore Vars.
+	Vars map[string]any
 
 	render func(b *builder, conv Conversation, addGenerationPrompt bool)
+	jinja  *jinjaTemplate // set for templates rendered by the Jinja engine
+	// userHeader is what a Jinja template writes before a user message that is not the
+	// first ("<|im_start|>user\n"), found when the template is loaded.
+	userHeader string
 }
 
 // Render renders conv as the model's chat_template would with
@@ -46,11 +59,14 @@ type Template struct {
 // user message; it may end with either role. Any other order, or an unknown role, is an
 // error.
 func (t Template) Render(conv Conversation, addGenerationPrompt bool) ([]Segment, error) {
-	if t.render == nil {
-		return nil, fmt.Errorf("chat: template %q cannot render (use chat.Lookup)", t.Name)
+	if t.render == nil && t.jinja == nil {
+		return nil, fmt.Errorf("chat: template %q cannot render (use chat.Lookup or chat.LoadTemplate)", t.Name)
 	}
 	if err := CheckOrder(conv); err != nil {
 		return nil, fmt.Errorf("chat: template %s: %w", t.Name, err)
+	}
+	if t.render == nil {
+		return t.renderJinja(conv, addGenerationPrompt)
 	}
 	b := &builder{segs: make([]Segment, 0, 4*len(conv.Messages)+4)}
 	t.render(b, conv, addGenerationPrompt)

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes/bfloat16"
+	"github.com/gomlx/compute/dtypes/float16"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 func readJSONFile(t testing.TB, path string, v any) {
@@ -40,9 +43,15 @@ func TestParseConfig(t *testing.T) {
 		{"linear rope", `{` + base + `, "rope_scaling": {"rope_type": "linear", "factor": 4}}`, "", func(c *Config) bool {
 			return c.RopeScaling.Kind() == "linear" && c.RopeScaling.Factor == 4
 		}},
-		{"dynamic rope", `{` + base + `, "rope_scaling": {"type": "dynamic", "factor": 2}}`, `rope_scaling type "dynamic"`, nil},
+		{"dynamic rope", `{` + base + `, "rope_scaling": {"type": "dynamic", "factor": 2}}`, "", func(c *Config) bool {
+			return c.RopeScaling.Kind() == "dynamic" && c.RopeScaling.Factor == 2
+		}},
+		{"longrope", `{` + base + `, "rope_scaling": {"type": "longrope", "factor": 2}}`, `rope_scaling type "longrope"`, nil},
 		{"gelu", `{` + base + `, "hidden_act": "gelu"}`, `hidden_act "gelu"`, nil},
-		{"mistral", `{` + base + `, "architectures": ["MistralForCausalLM"]}`, `architecture "MistralForCausalLM"`, nil},
+		{"mistral", `{` + base + `, "architectures": ["MistralForCausalLM"], "sliding_window": 4}`, "", func(c *Config) bool {
+			return c.IsMistral() && c.LayerSlidingWindow(0) == 4
+		}},
+		{"gemma", `{` + base + `, "architectures": ["GemmaForCausalLM"]}`, `"GemmaForCausalLM" is not supported`, nil},
 		{"bad kv heads", `{` + base + `, "num_key_value_heads": 3}`, "multiple of num_key_value_heads", nil},
 		{"sliding window", `{` + base + `, "model_type": "qwen2", "use_sliding_window": true}`, "use_sliding_window", nil},
 		{"no vocab", `{"hidden_size": 8}`, "vocab_size must be positive", nil},
@@ -123,25 +132,25 @@ func TestLoadModelErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeWith := func(t *testing.T, edit func(ts []NamedTensor) []NamedTensor) string {
+	writeWith := func(t *testing.T, edit func(ts []safetensors.Tensor) []safetensors.Tensor) string {
 		dir := t.TempDir()
 		if err := m.Config.Save(dir); err != nil {
 			t.Fatal(err)
 		}
-		var ts []NamedTensor
+		var ts []safetensors.Tensor
 		for _, n := range m.ParamNames() {
-			ts = append(ts, NamedTensor{n, m.Weights[n]})
+			ts = append(ts, safetensors.Tensor{Name: n, Tensor: m.Weights[n]})
 		}
-		if err := WriteSafetensors(filepath.Join(dir, "model.safetensors"), edit(ts), nil); err != nil {
+		if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), edit(ts), nil); err != nil {
 			t.Fatal(err)
 		}
 		return dir
 	}
-	dir := writeWith(t, func(ts []NamedTensor) []NamedTensor { return ts[1:] })
+	dir := writeWith(t, func(ts []safetensors.Tensor) []safetensors.Tensor { return ts[1:] })
 	if _, err := LoadModel(dir); err == nil || !strings.Contains(err.Error(), `"model.embed_tokens.weight"`) {
 		t.Errorf("missing weight: got %v", err)
 	}
-	dir = writeWith(t, func(ts []NamedTensor) []NamedTensor {
+	dir = writeWith(t, func(ts []safetensors.Tensor) []safetensors.Tensor {
 		ts[0].Tensor = tensors.FromFlatDataAndDimensions(make([]float32, 6), 2, 3)
 		return ts
 	})
@@ -157,20 +166,6 @@ func TestLoadModelErrors(t *testing.T) {
 	}
 }
 
-func TestHalfToFloat32(t *testing.T) {
-	for _, tc := range []struct {
-		h    uint16
-		want float32
-	}{
-		{0x3c00, 1}, {0xc000, -2}, {0x3555, 0.33325195}, {0x0001, 5.9604645e-08}, {0x7bff, 65504},
-		{0x8000, float32(math.Copysign(0, -1))}, {0x7c00, float32(math.Inf(1))},
-	} {
-		if got := halfToFloat32(tc.h); got != tc.want || math.Signbit(float64(got)) != math.Signbit(float64(tc.want)) {
-			t.Errorf("half %#04x: got %v, want %v", tc.h, got, tc.want)
-		}
-	}
-}
-
 // TestSaveShardedHalf saves in bfloat16/float16 shards and checks the reload equals the
 // weights rounded to that precision (the reader's conversion back is exact).
 func TestSaveShardedHalf(t *testing.T) {
@@ -182,8 +177,8 @@ func TestSaveShardedHalf(t *testing.T) {
 		dtype string
 		round func(float32) float32
 	}{
-		{"bfloat16", func(f float32) float32 { return math.Float32frombits(uint32(float32ToBF16(f)) << 16) }},
-		{"float16", func(f float32) float32 { return halfToFloat32(float32ToHalf(f)) }},
+		{"bfloat16", func(f float32) float32 { return bfloat16.FromFloat32(f).Float32() }},
+		{"float16", func(f float32) float32 { return float16.FromFloat32(f).Float32() }},
 		{"float32", func(f float32) float32 { return f }},
 	} {
 		t.Run(tc.dtype, func(t *testing.T) {
@@ -224,28 +219,5 @@ func TestSaveShardedHalf(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestFloat32ToHalfRounding(t *testing.T) {
-	for _, tc := range []struct {
-		f    float32
-		want uint16
-	}{
-		{1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {65520, 0x7c00}, {1e-8, 0x0000}, {6e-8, 0x0001},
-		{1 + 1.0/2048, 0x3c00}, // tie rounds to even (down)
-		{1 + 3.0/2048, 0x3c02}, // tie rounds to even (up)
-		{0.33325195, 0x3555},
-		{float32(math.Inf(-1)), 0xfc00},
-	} {
-		if got := float32ToHalf(tc.f); got != tc.want {
-			t.Errorf("half(%v) = %#04x, want %#04x", tc.f, got, tc.want)
-		}
-	}
-	if got := float32ToBF16(1 + 1.0/256); got != 0x3f80 { // tie to even
-		t.Errorf("bf16 tie: %#04x", got)
-	}
-	if got := float32ToBF16(1 + 3.0/256); got != 0x3f82 {
-		t.Errorf("bf16 tie up: %#04x", got)
 	}
 }

@@ -18,12 +18,22 @@ import (
 	"github.com/loralab/loralab/pkg/atomicfile"
 )
 
-// RopeScaling is HF's rope_scaling block. Only "linear" (positions divided by Factor) and
-// "default" (no scaling) are supported.
+// RopeScaling is HF's rope_scaling block: "default" (none), "linear" (positions divided by
+// Factor), "dynamic" (NTK), "llama3" and "yarn" (see arch.go).
 type RopeScaling struct {
 	Type     string  `json:"type,omitempty"`      // older spelling
 	RopeType string  `json:"rope_type,omitempty"` // newer spelling
 	Factor   float64 `json:"factor,omitempty"`
+	// llama3 and yarn
+	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings,omitempty"`
+	LowFreqFactor                 float64 `json:"low_freq_factor,omitempty"`
+	HighFreqFactor                float64 `json:"high_freq_factor,omitempty"`
+	BetaFast                      float64 `json:"beta_fast,omitempty"`
+	BetaSlow                      float64 `json:"beta_slow,omitempty"`
+	AttentionFactor               float64 `json:"attention_factor,omitempty"`
+	Mscale                        float64 `json:"mscale,omitempty"`
+	MscaleAllDim                  float64 `json:"mscale_all_dim,omitempty"`
+	Truncate                      *bool   `json:"truncate,omitempty"`
 }
 
 // Kind returns the scaling type, whichever spelling the file used.
@@ -81,7 +91,7 @@ func (t TokenIDs) MarshalJSON() ([]byte, error) {
 // keys are HF's.
 type Config struct {
 	Architectures         []string     `json:"architectures,omitempty"`
-	ModelType             string       `json:"model_type"` // "llama" or "qwen2"
+	ModelType             string       `json:"model_type"` // "llama", "mistral", "qwen2" or "qwen3"
 	VocabSize             int          `json:"vocab_size"`
 	HiddenSize            int          `json:"hidden_size"`
 	IntermediateSize      int          `json:"intermediate_size"`
@@ -102,6 +112,8 @@ type Config struct {
 	PadTokenID            TokenIDs     `json:"pad_token_id,omitempty"`
 	TorchDType            string       `json:"torch_dtype,omitempty"`
 	UseSlidingWindow      bool         `json:"use_sliding_window,omitempty"`
+	SlidingWindow         *int         `json:"sliding_window,omitempty"`    // mistral; qwen2/qwen3 with use_sliding_window
+	MaxWindowLayers       int          `json:"max_window_layers,omitempty"` // qwen2/qwen3: layers below it attend fully
 	PretrainingTP         int          `json:"pretraining_tp,omitempty"`
 
 	// extra keeps every key of the parsed file, so that saving writes back what it read.
@@ -181,13 +193,8 @@ func (c *Config) HeadDimension() int {
 
 // Validate checks sizes and rejects features this package does not implement.
 func (c *Config) Validate() error {
-	for _, a := range c.Architectures {
-		if a != "LlamaForCausalLM" && a != "Qwen2ForCausalLM" {
-			return fmt.Errorf("architecture %q is not supported (want LlamaForCausalLM or Qwen2ForCausalLM)", a)
-		}
-	}
-	if c.ModelType != "" && c.ModelType != "llama" && c.ModelType != "qwen2" {
-		return fmt.Errorf("model_type %q is not supported (want llama or qwen2)", c.ModelType)
+	if err := c.validateArchitecture(); err != nil {
+		return err
 	}
 	pos := map[string]int{"vocab_size": c.VocabSize, "hidden_size": c.HiddenSize,
 		"intermediate_size": c.IntermediateSize, "num_hidden_layers": c.NumHiddenLayers,
@@ -207,7 +214,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("head dimension %d must be even for rotary embeddings", c.HeadDimension())
 	}
 	if c.HiddenAct != "silu" {
-		return fmt.Errorf("hidden_act %q is not supported (only silu)", c.HiddenAct)
+		return fmt.Errorf("hidden_act %q is not supported (only silu, the activation of every supported architecture)", c.HiddenAct)
 	}
 	if c.RMSNormEps <= 0 {
 		return fmt.Errorf("rms_norm_eps must be positive, got %g", c.RMSNormEps)
@@ -215,20 +222,14 @@ func (c *Config) Validate() error {
 	if c.RopeTheta <= 0 {
 		return fmt.Errorf("rope_theta must be positive, got %g", c.RopeTheta)
 	}
-	switch k := c.RopeScaling.Kind(); k {
-	case "default":
-	case "linear":
-		if c.RopeScaling.Factor <= 0 {
-			return fmt.Errorf("rope_scaling linear: factor must be positive, got %g", c.RopeScaling.Factor)
-		}
-	default:
-		return fmt.Errorf("rope_scaling type %q is not supported (only linear)", k)
+	if err := c.validateRopeScaling(); err != nil {
+		return err
 	}
 	if c.MLPBias {
-		return fmt.Errorf("mlp_bias=true is not supported")
+		return fmt.Errorf("mlp_bias=true is not supported (no supported architecture has MLP biases); set it to false only if the checkpoint has no mlp.*.bias tensors")
 	}
-	if c.UseSlidingWindow {
-		return fmt.Errorf("use_sliding_window=true is not supported")
+	if err := c.validateSlidingWindow(); err != nil {
+		return err
 	}
 	if c.PretrainingTP > 1 {
 		// The math is the same; HF only splits the matmuls. Accepted.

@@ -2,6 +2,7 @@ package llama
 
 import (
 	"encoding/json"
+	"github.com/loralab/loralab/pkg/safetensors"
 	"math"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func readGolden(t testing.TB, dir string) (goldenInputs, []float32, []int) {
 	if err := json.Unmarshal(data, &in); err != nil {
 		t.Fatal(err)
 	}
-	sf, err := OpenSafetensors(filepath.Join(dir, "golden.safetensors"))
+	sf, err := safetensors.Open(filepath.Join(dir, "golden.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}

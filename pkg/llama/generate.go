@@ -23,7 +23,8 @@ type GenerateOptions struct {
 	TopP              float64 // nucleus sampling: keep the smallest set with probability >= TopP (0 or 1: off)
 	RepetitionPenalty float64 // HF's CTRL penalty on every token seen so far (0 or 1: off)
 	Seed              uint64  // sampling seed
-	// EOSTokenIDs stop generation (the EOS token is kept in the output). nil: the config's eos_token_id.
+	// EOSTokenIDs stop generation (the EOS token is kept in the output). nil: the model's
+	// (Model.EOSTokenIDs: generation_config.json's eos_token_id, else config.json's).
 	EOSTokenIDs []int
 	// StopStrings stop generation once the decoded new text contains one of them. Needs Decode.
 	StopStrings []string
@@ -97,7 +98,7 @@ func (r *Runner) Generate(prompt []int, opts GenerateOptions) (*Generation, erro
 	}
 	eos := opts.EOSTokenIDs
 	if eos == nil {
-		eos = cfg.EOSTokenID
+		eos = r.Model.EOSTokenIDs()
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x67656e))
 	seq := slices.Clone(prompt)

@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"github.com/loralab/loralab/pkg/safetensors"
 	"math"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,7 @@ func TestCausalLMLossGolden(t *testing.T) {
 				Labels [][]int32 `json:"labels"`
 			}
 			readJSONFile(t, filepath.Join(dir, "inputs.json"), &in)
-			sf, err := OpenSafetensors(filepath.Join(dir, "golden.safetensors"))
+			sf, err := safetensors.Open(filepath.Join(dir, "golden.safetensors"))
 			if err != nil {
 				t.Fatal(err)
 			}

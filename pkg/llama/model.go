@@ -56,6 +56,12 @@ func Forward(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, seg
 // keys/values are written into it at cache.Start and attention spans the whole cache under
 // mask [B, T, S] (bool, true = may attend); without a cache mask is built from segmentIDs.
 func Hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs *Node, cache *KVCache, mask *Node) *Node {
+	return hidden(cfg, w, adapter, inputIDs, positionIDs, segmentIDs, cache, mask, false)
+}
+
+// hidden is Hidden; with checkpointing each decoder layer is recomputed in the backward pass
+// (see HiddenCheckpointed).
+func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs *Node, cache *KVCache, mask *Node, checkpointing bool) *Node {
 	g := inputIDs.Graph()
 	dims := inputIDs.Shape().Dimensions
 	if len(dims) != 2 {
@@ -79,8 +85,16 @@ func Hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 		x = adapter.Embedding("model.embed_tokens", ids, x)
 	}
 	cos, sin := rotary(cfg, positionIDs)
+	masks := layerMasks(cfg, mask5, cache) // mask5, or a sliding window of it
 	for l := 0; l < cfg.NumHiddenLayers; l++ {
-		x = decoderLayer(cfg, w, adapter, l, x, cos, sin, mask5, cache)
+		if checkpointing {
+			x = checkpointedLayer(cfg, w, adapter, l, x, cos, sin, masks[l])
+			continue
+		}
+		x = decoderLayer(cfg, w, adapter, l, x, cos, sin, masks[l], cache)
+	}
+	if checkpointing {
+		x = x.StopCheckpoint()
 	}
 	return rmsNorm(x, w.get("model.norm.weight"), cfg.RMSNormEps)
 }
@@ -163,14 +177,16 @@ func rmsNorm(x, weight *Node, eps float64) *Node {
 // rotary returns cos and sin [B, T, 1, headDim/2] for the positions (the two halves of HF's
 // cat(freqs, freqs) are equal, so only one half is kept).
 func rotary(cfg *Config, positionIDs *Node) (cos, sin *Node) {
-	g := positionIDs.Graph()
 	pos := ConvertDType(positionIDs, dtypes.Float32)
 	if cfg.RopeScaling.Kind() == "linear" {
 		pos = DivScalar(pos, cfg.RopeScaling.Factor)
 	}
-	inv := Const(g, ropeInvFreq(cfg))
+	inv, att := ropeFrequencies(cfg, positionIDs)               // rope_scaling: arch.go
 	freqs := Mul(InsertAxes(pos, -1), ExpandLeftToRank(inv, 3)) // [B, T, d/2]
 	freqs = InsertAxes(freqs, 2)                                // [B, T, 1, d/2]
+	if att != 1 {
+		return MulScalar(Cos(freqs), att), MulScalar(Sin(freqs), att)
+	}
 	return Cos(freqs), Sin(freqs)
 }
 
@@ -194,9 +210,11 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 	q := proj(cfg, w, adapter, p+"self_attn.q_proj", h, cfg.HasQKVBias())
 	k := proj(cfg, w, adapter, p+"self_attn.k_proj", h, cfg.HasQKVBias())
 	v := proj(cfg, w, adapter, p+"self_attn.v_proj", h, cfg.HasQKVBias())
-	// The 1/sqrt(d) scale is folded into q before rotation (rotation is linear).
-	q = applyRotary(Reshape(MulScalar(q, 1/math.Sqrt(float64(hd))), B, T, nH, hd), cos, sin)
-	k = applyRotary(Reshape(k, B, T, nKV, hd), cos, sin)
+	// The 1/sqrt(d) scale is folded into q before rotation (rotation is linear), after
+	// Qwen3's per-head norm (headNorm, arch.go; identity for the other architectures).
+	q = headNorm(cfg, w, p+"self_attn.q_norm", Reshape(q, B, T, nH, hd))
+	q = applyRotary(MulScalar(q, 1/math.Sqrt(float64(hd))), cos, sin)
+	k = applyRotary(headNorm(cfg, w, p+"self_attn.k_norm", Reshape(k, B, T, nKV, hd)), cos, sin)
 	v = Reshape(v, B, T, nKV, hd)
 	if cache != nil {
 		zero := ScalarZero(x.Graph(), dtypes.Int32)

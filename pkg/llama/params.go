@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // ParamSpec is one parameter of the model: its HF name and shape.
@@ -74,6 +75,9 @@ func (c *Config) ParamSpecs() []ParamSpec {
 		if lin.Bias {
 			specs = append(specs, ParamSpec{lin.Module + ".bias", []int{lin.Out}})
 		}
+		if strings.HasSuffix(lin.Module, "o_proj") {
+			specs = append(specs, c.qkNormParams(lin.Layer)...)
+		}
 		if strings.HasSuffix(lin.Module, "down_proj") {
 			p := fmt.Sprintf("model.layers.%d.", lin.Layer)
 			specs = append(specs, ParamSpec{p + "input_layernorm.weight", []int{h}},
@@ -103,6 +107,9 @@ type Model struct {
 	// Unused lists checkpoint tensors that the model does not use (e.g. rotary_emb.inv_freq,
 	// or lm_head.weight of a tied model).
 	Unused []string
+	// Generation is the checkpoint's generation_config.json (nil without one): its
+	// eos_token_id stops Generate (see EOSTokenIDs).
+	Generation *GenerationConfig
 }
 
 // ParamNames lists the parameter names in HF order.
@@ -160,19 +167,22 @@ func NewRandomModel(cfg *Config, seed uint64) (*Model, error) {
 	return m, nil
 }
 
-// LoadModel reads config.json and the safetensors weights (single or sharded) of a HF model
-// directory. Tensors are read one at a time and converted to float32 (from F32, BF16, F16 or F64).
+// LoadModel reads config.json, generation_config.json when present, and the safetensors
+// weights (single or sharded) of a HF model directory. Tensors are read one at a time and converted to float32 (from F32, BF16, F16 or F64).
 func LoadModel(dir string) (*Model, error) {
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
 	}
-	ck, err := OpenCheckpoint(dir)
+	ck, err := safetensors.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer ck.Close()
 	m := &Model{Config: cfg, Weights: map[string]*tensors.Tensor{}}
+	if m.Generation, err = LoadGenerationConfig(dir); err != nil {
+		return nil, err
+	}
 	expected := map[string]bool{}
 	for _, s := range cfg.ParamSpecs() {
 		expected[s.Name] = true
@@ -218,19 +228,16 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 	if err := m.Check(); err != nil {
 		return fmt.Errorf("saving model: %w", err)
 	}
-	stDType := map[string]string{"": "F32", "float32": "F32", "bfloat16": "BF16", "float16": "F16"}[opts.DType]
-	if stDType == "" {
+	stDType, ok := map[string]dtypes.DType{"": dtypes.Float32, "float32": dtypes.Float32, "bfloat16": dtypes.BFloat16, "float16": dtypes.Float16}[opts.DType]
+	if !ok {
 		return fmt.Errorf("saving model: dtype %q is not one of float32, bfloat16, float16", opts.DType)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	elem := int64(4)
-	if stDType != "F32" {
-		elem = 2
-	}
-	var shards [][]NamedTensor
-	var cur []NamedTensor
+	elem := int64(stDType.Size())
+	var shards [][]safetensors.Tensor
+	var cur []safetensors.Tensor
 	var curBytes, total int64
 	for _, n := range m.ParamNames() {
 		t := m.Weights[n]
@@ -240,7 +247,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 			shards = append(shards, cur)
 			cur, curBytes = nil, 0
 		}
-		cur = append(cur, NamedTensor{n, t})
+		cur = append(cur, safetensors.Tensor{Name: n, Tensor: t})
 		curBytes += size
 	}
 	shards = append(shards, cur)
@@ -248,7 +255,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 	indexPath := filepath.Join(dir, "model.safetensors.index.json")
 	singlePath := filepath.Join(dir, "model.safetensors")
 	if len(shards) == 1 {
-		if err := WriteSafetensorsAs(singlePath, shards[0], meta, stDType); err != nil {
+		if err := safetensors.WriteAs(singlePath, shards[0], meta, stDType); err != nil {
 			return err
 		}
 		if err := os.Remove(indexPath); err != nil && !os.IsNotExist(err) {
@@ -258,7 +265,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 		weightMap := map[string]string{}
 		for i, sh := range shards {
 			file := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
-			if err := WriteSafetensorsAs(filepath.Join(dir, file), sh, meta, stDType); err != nil {
+			if err := safetensors.WriteAs(filepath.Join(dir, file), sh, meta, stDType); err != nil {
 				return err
 			}
 			for _, nt := range sh {
@@ -277,13 +284,13 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 		}
 	}
 	cfg := *m.Config
-	cfg.TorchDType = map[string]string{"F32": "float32", "BF16": "bfloat16", "F16": "float16"}[stDType]
+	cfg.TorchDType = map[dtypes.DType]string{dtypes.Float32: "float32", dtypes.BFloat16: "bfloat16", dtypes.Float16: "float16"}[stDType]
 	return cfg.Save(dir)
 }
 
 // Clone returns a deep copy of the model (new weight tensors).
 func (m *Model) Clone() *Model {
-	c := &Model{Config: m.Config, Weights: make(map[string]*tensors.Tensor, len(m.Weights))}
+	c := &Model{Config: m.Config, Generation: m.Generation, Weights: make(map[string]*tensors.Tensor, len(m.Weights))}
 	for n, t := range m.Weights {
 		c.Weights[n] = CloneTensor(t)
 	}
@@ -306,13 +313,7 @@ func ropeInvFreq(c *Config) []float32 {
 // backend) it lives in a buffer the backend uses directly, so running a graph on it does not
 // copy it: model weights are held once in memory.
 func NewFloat32Tensor(dims ...int) *tensors.Tensor {
-	shape := shapes.Make(dtypes.Float32, dims...)
-	if b, err := backend.Default(); err == nil && b.HasSharedBuffers() {
-		if t, err := tensors.FromShapeForBackend(b, 0, shape); err == nil {
-			return t
-		}
-	}
-	return tensors.FromShape(shape)
+	return backend.NewTensor(shapes.Make(dtypes.Float32, dims...))
 }
 
 // CloneTensor deep-copies a float32 tensor (into a shared buffer when possible).

@@ -7,6 +7,7 @@ import (
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // GraphAdapter is an adapter with its own tensors, usable by this package's executors
@@ -14,7 +15,7 @@ import (
 type GraphAdapter interface {
 	// AdapterTensors returns the adapter's tensors by name. A name equal to a base weight name
 	// replaces that weight (modules_to_save copies, trainable biases).
-	AdapterTensors() []NamedTensor
+	AdapterTensors() []safetensors.Tensor
 	// Bind returns the inference-mode Adapter (no dropout) reading its parameters from w.
 	Bind(w Weights) Adapter
 }

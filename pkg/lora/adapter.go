@@ -10,6 +10,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // Adapter is a LoRA adapter for one base model config: its resolved plan and its tensors, keyed
@@ -90,10 +91,10 @@ func (a *Adapter) Names() []string {
 }
 
 // AdapterTensors implements llama.GraphAdapter.
-func (a *Adapter) AdapterTensors() []llama.NamedTensor {
-	var out []llama.NamedTensor
+func (a *Adapter) AdapterTensors() []safetensors.Tensor {
+	var out []safetensors.Tensor
 	for _, n := range a.Names() {
-		out = append(out, llama.NamedTensor{Name: n, Tensor: a.Tensors[n]})
+		out = append(out, safetensors.Tensor{Name: n, Tensor: a.Tensors[n]})
 	}
 	return out
 }
@@ -139,10 +140,7 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 		if b.RNG == nil {
 			panic(fmt.Errorf("lora: training with lora_dropout=%g needs an RNG state", p))
 		}
-		var u *Node
-		b.RNG, u = RandomUniform(b.RNG, x.Shape())
-		keep := GreaterOrEqual(u, Scalar(x.Graph(), x.DType(), p))
-		xin = Where(keep, MulScalar(x, 1/(1-p)), ZerosLike(x))
+		b.RNG, xin = Dropout(b.RNG, x, p)
 	}
 	// tᵀ = A·xᵀ [r, N]: with A on the left, A's gradient needs no transpose and x's gradient
 	// only transposes the narrow [r, N] tensor (GoMLX's Go backend wants lhs contracting axes last).

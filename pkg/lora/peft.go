@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // PEFTPrefix is the prefix of every key in adapter_model.safetensors.
@@ -26,11 +27,11 @@ func (a *Adapter) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var ts []llama.NamedTensor
+	var ts []safetensors.Tensor
 	for _, n := range a.Names() {
-		ts = append(ts, llama.NamedTensor{Name: PEFTPrefix + n, Tensor: a.Tensors[n]})
+		ts = append(ts, safetensors.Tensor{Name: PEFTPrefix + a.Plan.peftName(n), Tensor: a.Tensors[n]})
 	}
-	if err := llama.WriteSafetensors(filepath.Join(dir, "adapter_model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
+	if err := safetensors.Write(filepath.Join(dir, "adapter_model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
 	cfg := a.Plan.Config
@@ -65,7 +66,7 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 		return nil, fmt.Errorf("%s: adapter does not fit the base model: %w", dir, err)
 	}
 	path := filepath.Join(dir, "adapter_model.safetensors")
-	sf, err := llama.OpenSafetensors(path)
+	sf, err := safetensors.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -73,13 +74,19 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 	a := &Adapter{Plan: plan, Tensors: map[string]*tensors.Tensor{}}
 	specs := plan.ParamSpecs()
 	for _, s := range specs {
-		key := PEFTPrefix + s.Name
-		info, ok := sf.ReadInfo(key)
+		key := PEFTPrefix + plan.peftName(s.Name)
+		info, ok := sf.Info(key)
+		if !ok && key != PEFTPrefix+s.Name {
+			// Adapters saved by LoRA Lab before it followed PEFT's base_layer naming.
+			if info, ok = sf.Info(PEFTPrefix + s.Name); ok {
+				key = PEFTPrefix + s.Name
+			}
+		}
 		if !ok {
 			// PEFT also accepts keys with the adapter name (".default.") left in.
 			alt := strings.Replace(key, ".lora_A.", ".lora_A.default.", 1)
 			alt = strings.Replace(alt, ".lora_B.", ".lora_B.default.", 1)
-			if info, ok = sf.ReadInfo(alt); ok {
+			if info, ok = sf.Info(alt); ok {
 				key = alt
 			}
 		}
@@ -95,14 +102,37 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 		}
 		a.Tensors[s.Name] = t
 	}
-	if len(sf.Tensors) != len(specs) {
+	if sf.Len() != len(specs) {
 		for _, n := range sf.Names() {
 			name := strings.TrimPrefix(n, PEFTPrefix)
 			name = strings.Replace(strings.Replace(name, ".lora_A.default.", ".lora_A.", 1), ".lora_B.default.", ".lora_B.", 1)
+			name = strings.Replace(name, ".base_layer.bias", ".bias", 1)
+			if module, ok := strings.CutSuffix(name, ".base_layer.weight"); ok {
+				// PEFT's save_embedding_layers (on by default when an embedding is targeted) also
+				// stores the frozen base embedding; it must be the base model's, which is used.
+				if m, ok := plan.Module(module); ok && m.Kind == KindEmbedding {
+					if info, _ := sf.Info(n); slices.Equal(info.Shape, []int{m.In, m.Out}) {
+						continue
+					}
+					return nil, fmt.Errorf("%s: tensor %q does not have the base embedding's shape [%d %d]", path, n, m.In, m.Out)
+				}
+			}
 			if _, ok := a.Tensors[name]; !ok {
 				return nil, fmt.Errorf("%s: tensor %q does not belong to any module the config targets in this base model", path, n)
 			}
 		}
 	}
 	return a, nil
+}
+
+// peftName is the name PEFT gives an adapter tensor in adapter_model.safetensors (without
+// PEFTPrefix): a trainable bias of a LoRA-wrapped module lives in its base layer
+// ("….k_proj.base_layer.bias"); every other name is LoRA Lab's own.
+func (p *Plan) peftName(name string) string {
+	if module, ok := strings.CutSuffix(name, ".bias"); ok {
+		if _, wrapped := p.Module(module); wrapped {
+			return module + ".base_layer.bias"
+		}
+	}
+	return name
 }

@@ -2,6 +2,8 @@ package lora
 
 import (
 	"encoding/json"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/loralab/loralab/pkg/safetensors"
 	"math"
 	"os"
 	"path/filepath"
@@ -40,7 +42,7 @@ func loadBase(t testing.TB, name string) (*llama.Model, inputs) {
 
 func readLogits(t testing.TB, path string) []float32 {
 	t.Helper()
-	sf, err := llama.OpenSafetensors(path)
+	sf, err := safetensors.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +114,12 @@ func TestPEFTGolden(t *testing.T) {
 			if err := a.Save(out); err != nil {
 				t.Fatal(err)
 			}
-			ref, err := llama.OpenSafetensors(filepath.Join(dir, "adapter_model.safetensors"))
+			ref, err := safetensors.Open(filepath.Join(dir, "adapter_model.safetensors"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer ref.Close()
-			mine, err := llama.OpenSafetensors(filepath.Join(out, "adapter_model.safetensors"))
+			mine, err := safetensors.Open(filepath.Join(out, "adapter_model.safetensors"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,9 +131,9 @@ func TestPEFTGolden(t *testing.T) {
 				t.Fatalf("saved keys differ:\nref  %v\nmine %v", rk, mk)
 			}
 			for _, k := range rk {
-				ri, _ := ref.ReadInfo(k)
-				mi, _ := mine.ReadInfo(k)
-				if !slices.Equal(ri.Shape, mi.Shape) || mi.DType != "F32" {
+				ri, _ := ref.Info(k)
+				mi, _ := mine.Info(k)
+				if !slices.Equal(ri.Shape, mi.Shape) || mi.DType != dtypes.Float32 {
 					t.Errorf("%s: shape %v %s, reference %v", k, mi.Shape, mi.DType, ri.Shape)
 				}
 			}

@@ -54,3 +54,26 @@ func ExampleBuild() {
 	// sup  "！"
 	// sup  "<|end|>"
 }
+
+// A prompt to generate from: the conversation so far, rendered with the generation prompt and
+// encoded as the training examples are.
+func ExampleEncodeConversation() {
+	tok, err := tokenizer.Load(filepath.Join("..", "tokenizer", "testdata", "tiny_bpe"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tmpl, _ := chat.Lookup("tiny")
+	conv := chat.Conversation{Messages: []chat.Message{{Role: chat.RoleUser, Content: "Hi"}}}
+	ids, err := mask.EncodeConversation(conv, tmpl, tok, true)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, id := range ids {
+		fmt.Printf("%q ", tok.Decode([]int{int(id)}))
+	}
+	fmt.Println()
+	// Output:
+	// "<|bos|>" "<|user|>" "H" "i" "<|end|>" "<|assistant|>"
+}

@@ -155,13 +155,17 @@ type Encoder interface {
 	EncodeSpecial(text string) []int
 }
 
-// Example is one training sample. All slices have the same length.
+// Example is one training sample, the output of a masking strategy and the input of batching
+// (PadBatch, Pack) and training. All slices have the same length.
 type Example struct {
 	InputIDs []int32
 	// Labels[i] is InputIDs[i] or IgnoreIndex (HF convention: the loss shifts).
 	Labels []int32
-	// Turn[i] is the turn index of a supervised token, -1 for the others (and, with
-	// TrainOnPrompt, for the tokens before the first turn: BOS, system prompt).
+	// Turn is optional. The project's one turn numbering is chat.Segment's: Turn[i] is the
+	// 0-based index of the exchange whose label token i carries (the first assistant reply is
+	// turn 0), and -1 for a token with no supervised label (and, with TrainOnPrompt, for the
+	// tokens before the first turn: BOS, system prompt). Evaluation reports metrics per turn
+	// from it.
 	Turn []int32
 }
 
@@ -194,6 +198,36 @@ func ShiftedTargets(labels []int32) []int32 {
 // ErrNoSupervision is returned when a conversation has no token to supervise (no assistant
 // reply, or only empty ones).
 var ErrNoSupervision = errors.New("mask: no assistant tokens to supervise")
+
+// ErrEndsWithUser is returned, under the supervised strategies (all but TrainOnPrompt), for a
+// conversation whose last message is a user message: no reply answers it, so its tokens would
+// cost compute and teach nothing (and "the last reply" of LastTurnOnly would not be last).
+var ErrEndsWithUser = errors.New("mask: the conversation ends with a user message that no assistant reply answers")
+
+// checkSupervisable refuses, for the supervised strategies, a conversation whose assistant
+// replies are all empty (ErrNoSupervision: only their end-of-turn tokens would be learned) or
+// whose last message is a user message (ErrEndsWithUser).
+func checkSupervisable(segs []chat.Segment, strategy Strategy) error {
+	if strategy == TrainOnPrompt {
+		return nil
+	}
+	content, lastRole := false, ""
+	for _, s := range segs {
+		if s.Role == chat.RoleAssistant && s.Kind == chat.Content && strings.TrimSpace(s.Text) != "" {
+			content = true
+		}
+		if s.Role == chat.RoleUser || s.Role == chat.RoleAssistant {
+			lastRole = s.Role
+		}
+	}
+	if !content {
+		return ErrNoSupervision
+	}
+	if lastRole == chat.RoleUser {
+		return ErrEndsWithUser
+	}
+	return nil
+}
 
 // encoded is a conversation as flat token arrays with per-token segment information.
 type encoded struct {
@@ -245,10 +279,8 @@ func (e *encoded) push(id int, sup bool, segTurn, asstTurn int32) error {
 	return nil
 }
 
+// encode tokenizes validated segments.
 func encode(segs []chat.Segment, tok Encoder, perSegment bool) (*encoded, error) {
-	if err := validate(segs); err != nil {
-		return nil, err
-	}
 	if je, ok := tok.(JointEncoder); ok && !perSegment {
 		if e, err := encodeJoint(segs, je); err == nil {
 			return e, nil
@@ -316,7 +348,9 @@ func encodeJoint(segs []chat.Segment, je JointEncoder) (*encoded, error) {
 // strategy: one example, or one per assistant reply for SplitPerTurn. Samples longer than
 // opts.MaxLength are truncated by opts.Truncation (what was removed is added to
 // opts.Dropped); a conversation whose every sample was dropped gives no example and no error.
-// A conversation with nothing to supervise is ErrNoSupervision.
+// A conversation with nothing to supervise (no assistant reply, or only empty ones) is
+// ErrNoSupervision; under the supervised strategies, one that ends with a user message is
+// ErrEndsWithUser.
 func Build(segs []chat.Segment, tok Encoder, strategy Strategy, opts Options) ([]Example, error) {
 	if opts.MaxLength < 0 {
 		return nil, fmt.Errorf("mask: negative MaxLength %d", opts.MaxLength)
@@ -326,6 +360,12 @@ func Build(segs []chat.Segment, tok Encoder, strategy Strategy, opts Options) ([
 	}
 	if opts.Truncation < DropSample || opts.Truncation > CutRight {
 		return nil, fmt.Errorf("mask: unknown truncation policy %d", int(opts.Truncation))
+	}
+	if err := validate(segs); err != nil {
+		return nil, err
+	}
+	if err := checkSupervisable(segs, strategy); err != nil {
+		return nil, err
 	}
 	e, err := encode(segs, tok, opts.PerSegment)
 	if err != nil {
@@ -469,6 +509,27 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 // Template renders a conversation into segments; chat.Template implements it.
 type Template interface {
 	Render(conv chat.Conversation, addGenerationPrompt bool) ([]chat.Segment, error)
+}
+
+// EncodeConversation renders conv with tmpl (ending with the generation prompt when
+// addGenerationPrompt, for a prompt to generate from) and returns its token ids, tokenized
+// exactly as Build tokenizes (see the package doc: one joint pass with a JointEncoder, else
+// segment by segment), so message text never becomes control tokens. It is the one
+// render-then-encode of a conversation: prompts for generation and pretraining streams use it
+// as the masking strategies do.
+func EncodeConversation(conv chat.Conversation, tmpl Template, tok Encoder, addGenerationPrompt bool) ([]int32, error) {
+	segs, err := tmpl.Render(conv, addGenerationPrompt)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(segs); err != nil {
+		return nil, err
+	}
+	e, err := encode(segs, tok, false)
+	if err != nil {
+		return nil, err
+	}
+	return e.ids, nil
 }
 
 // BuildAll renders every conversation with tmpl and builds its examples with strategy. A

@@ -2,12 +2,15 @@ package mask
 
 import (
 	"errors"
+	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/loralab/loralab/pkg/chat"
+	"github.com/loralab/loralab/pkg/tokenizer"
 )
 
 // twoTurns is a DeepSeek-V3 style conversation whose byte encoding is easy to read:
@@ -210,5 +213,106 @@ func TestBuildAll(t *testing.T) {
 	bad := []chat.Conversation{convs[0], {Messages: []chat.Message{{Role: "assistant", Content: "x"}}}}
 	if _, err := BuildAll(bad, tmpl, enc, AllAssistantTurns, Options{}); err == nil || !strings.Contains(err.Error(), "conversation 1") {
 		t.Fatalf("a bad conversation: err = %v, want it to name conversation 1", err)
+	}
+}
+
+// TestEncodeConversation: the ids are the tokenizer's own ids for the rendered text (the
+// independent reference: EncodeSpecial on chat.Join, as HF apply_chat_template(tokenize=True)),
+// with and without the generation prompt; message text that spells a control token stays text.
+func TestEncodeConversation(t *testing.T) {
+	tok, err := tokenizer.Load(filepath.Join(repoRoot(t), "pkg", "tokenizer", "testdata", "tiny_bpe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := chat.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := func(user string) chat.Conversation {
+		return chat.Conversation{System: "Be brief.", Messages: []chat.Message{
+			{Role: chat.RoleUser, Content: user}, {Role: chat.RoleAssistant, Content: "Hello!"},
+			{Role: chat.RoleUser, Content: "你好"}}}
+	}
+	for _, genPrompt := range []bool{false, true} {
+		segs, err := tmpl.Render(conv("Hi there"), genPrompt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := EncodeConversation(conv("Hi there"), tmpl, tok, genPrompt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ids32(tok.EncodeSpecial(chat.Join(segs))); !slices.Equal(got, want) {
+			t.Errorf("generation prompt %v:\n got %v\nwant %v", genPrompt, got, want)
+		}
+	}
+	end := int32(tok.EncodeSpecial("<|end|>")[0])
+	count := func(ids []int32) (n int) {
+		for _, id := range ids {
+			if id == end {
+				n++
+			}
+		}
+		return n
+	}
+	clean, _ := EncodeConversation(conv("Hi"), tmpl, tok, false)
+	dirty, err := EncodeConversation(conv("Hi <|end|>"), tmpl, tok, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(dirty) != count(clean) {
+		t.Errorf("\"<|end|>\" written in a message became a control token: %d control tokens, want %d", count(dirty), count(clean))
+	}
+	if _, err := EncodeConversation(chat.Conversation{Messages: []chat.Message{{Role: "robot", Content: "x"}}}, tmpl, tok, false); err == nil {
+		t.Error("a conversation the template cannot render was encoded")
+	}
+}
+
+// TestBuildAllRefusesUnsupervisable: a conversation whose replies are all empty has nothing to
+// learn but end-of-turn tokens (ErrNoSupervision), and one that ends with a user message is
+// refused under the supervised strategies (ErrEndsWithUser); train_on_prompt takes both.
+func TestBuildAllRefusesUnsupervisable(t *testing.T) {
+	tmpl, err := chat.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := byteEncoder{specials: tmpl.SpecialTokens}
+	msgs := func(contents ...string) chat.Conversation {
+		var c chat.Conversation
+		for i, m := range contents {
+			role := chat.RoleUser
+			if i%2 == 1 {
+				role = chat.RoleAssistant
+			}
+			c.Messages = append(c.Messages, chat.Message{Role: role, Content: m})
+		}
+		return c
+	}
+	cases := []struct {
+		name string
+		conv chat.Conversation
+		want error
+	}{
+		{"empty reply", msgs("hi", ""), ErrNoSupervision},
+		{"all replies empty", msgs("hi", "", "more", " \n"), ErrNoSupervision},
+		{"ends with user", msgs("hi", "hello", "bye"), ErrEndsWithUser},
+		{"user only", msgs("hi"), ErrNoSupervision},
+	}
+	for _, tc := range cases {
+		for _, s := range []Strategy{AllAssistantTurns, LastTurnOnly, SplitPerTurn} {
+			exs, err := BuildAll([]chat.Conversation{msgs("a", "b"), tc.conv}, tmpl, enc, s, Options{})
+			if !errors.Is(err, tc.want) || !strings.Contains(fmt.Sprint(err), "conversation 1") {
+				t.Errorf("%s, %s: %d examples, err = %v; want %v naming conversation 1", tc.name, s, len(exs), err, tc.want)
+			}
+		}
+		if tc.name != "user only" {
+			if _, err := BuildAll([]chat.Conversation{tc.conv}, tmpl, enc, TrainOnPrompt, Options{}); err != nil {
+				t.Errorf("%s, train_on_prompt: %v", tc.name, err)
+			}
+		}
+	}
+	// One empty reply among others still gives the others.
+	if exs, err := BuildAll([]chat.Conversation{msgs("a", "", "c", "d")}, tmpl, enc, AllAssistantTurns, Options{}); err != nil || len(exs) != 1 {
+		t.Errorf("one empty reply of two: %d examples, err %v", len(exs), err)
 	}
 }

@@ -2,7 +2,6 @@ package mask
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sort"
 )
 
@@ -10,9 +9,9 @@ import (
 //
 // PositionIDs restart at 0 for every example, and SegmentIDs number the examples of the row
 // 1, 2, 3, … (0 marks padding), so that attention can be made block-diagonal and causal:
-// token i may attend to token j only if j <= i and SegmentIDs[i] == SegmentIDs[j] != 0
-// (see AttentionMask). With that mask a packed row computes exactly what the examples would
-// compute one by one.
+// token i may attend to token j only if j <= i and SegmentIDs[i] == SegmentIDs[j] != 0 (the
+// llama forward pass builds that mask from segment ids). With that mask a packed row computes
+// exactly what the examples would compute one by one. PackedBatches turns rows into Batches.
 type PackedRow struct {
 	InputIDs    []int32
 	Labels      []int32
@@ -114,106 +113,4 @@ func Pack(examples []Example, rowLen int, padID int32) ([]PackedRow, PadStats, e
 	}
 	st.Rows = len(rows)
 	return rows, st, nil
-}
-
-// AttentionMask returns the block-diagonal causal mask of a packed row: m[i][j] is true when
-// token i may attend to token j, that is j <= i within the same segment. A padding token
-// (segment 0) attends only to itself, so that a softmax over its row stays defined.
-func AttentionMask(segmentIDs []int32) [][]bool {
-	n := len(segmentIDs)
-	m := make([][]bool, n)
-	for i := range m {
-		m[i] = make([]bool, n)
-		if segmentIDs[i] == 0 {
-			m[i][i] = true
-			continue
-		}
-		for j := 0; j <= i; j++ {
-			m[i][j] = segmentIDs[j] == segmentIDs[i]
-		}
-	}
-	return m
-}
-
-// Batch is a padded batch: every row has the length of the batch's longest example.
-type Batch struct {
-	InputIDs      [][]int32
-	Labels        [][]int32
-	AttentionMask [][]int32 // 1 for real tokens, 0 for padding
-	Examples      []int     // indices into the input examples
-}
-
-// BatchOptions tune PadBatches.
-type BatchOptions struct {
-	BatchSize int
-	PadID     int32
-	// GroupByLength samples batches of similar lengths, as HF's group_by_length: a random
-	// permutation is cut into mega-batches of BatchSize*MegaBatchMult examples, each sorted
-	// by length (longest first) and cut into batches. Otherwise batches follow a random
-	// permutation.
-	GroupByLength bool
-	// MegaBatchMult defaults to 50 (HF's LengthGroupedSampler).
-	MegaBatchMult int
-	// Seed makes the order reproducible.
-	Seed uint64
-	// PadLeft pads on the left (for generation); the default pads on the right.
-	PadLeft bool
-}
-
-// PadBatches groups examples into batches padded to their longest example.
-func PadBatches(examples []Example, o BatchOptions) ([]Batch, PadStats, error) {
-	if o.BatchSize <= 0 {
-		return nil, PadStats{}, fmt.Errorf("mask: batch size %d must be positive", o.BatchSize)
-	}
-	mult := o.MegaBatchMult
-	if mult <= 0 {
-		mult = 50
-	}
-	rng := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
-	perm := rng.Perm(len(examples))
-	if o.GroupByLength {
-		mega := o.BatchSize * mult
-		for s := 0; s < len(perm); s += mega {
-			part := perm[s:min(s+mega, len(perm))]
-			sort.SliceStable(part, func(a, b int) bool { return examples[part[a]].Len() > examples[part[b]].Len() })
-		}
-	}
-	var batches []Batch
-	var st PadStats
-	for s := 0; s < len(perm); s += o.BatchSize {
-		idx := perm[s:min(s+o.BatchSize, len(perm))]
-		longest := 0
-		for _, i := range idx {
-			longest = max(longest, examples[i].Len())
-		}
-		b := Batch{Examples: append([]int(nil), idx...)}
-		for _, i := range idx {
-			ex := examples[i]
-			pad := longest - ex.Len()
-			ids := make([]int32, 0, longest)
-			lab := make([]int32, 0, longest)
-			att := make([]int32, 0, longest)
-			if o.PadLeft {
-				for range pad {
-					ids, lab, att = append(ids, o.PadID), append(lab, IgnoreIndex), append(att, 0)
-				}
-			}
-			ids = append(ids, ex.InputIDs...)
-			lab = append(lab, ex.Labels...)
-			for range ex.InputIDs {
-				att = append(att, 1)
-			}
-			if !o.PadLeft {
-				for range pad {
-					ids, lab, att = append(ids, o.PadID), append(lab, IgnoreIndex), append(att, 0)
-				}
-			}
-			b.InputIDs, b.Labels, b.AttentionMask = append(b.InputIDs, ids), append(b.Labels, lab), append(b.AttentionMask, att)
-			st.Tokens += ex.Len()
-			st.PaddingTokens += pad
-		}
-		batches = append(batches, b)
-	}
-	st.Rows = len(batches)
-	return batches, st, nil
 }

@@ -24,7 +24,26 @@ func randomExamples(n, maxLen int, seed uint64) []Example {
 	return exs
 }
 
-// TestPackNoCrossAttention proves that, under AttentionMask, every token of a packed row sees
+// attentionMask is the block-diagonal causal mask of a packed row (the reference of what the
+// forward pass builds from segment ids): m[i][j] is true when token i may attend to token j,
+// that is j <= i within the same segment; a padding token (segment 0) attends only to itself.
+func attentionMask(segmentIDs []int32) [][]bool {
+	n := len(segmentIDs)
+	m := make([][]bool, n)
+	for i := range m {
+		m[i] = make([]bool, n)
+		if segmentIDs[i] == 0 {
+			m[i][i] = true
+			continue
+		}
+		for j := 0; j <= i; j++ {
+			m[i][j] = segmentIDs[j] == segmentIDs[i]
+		}
+	}
+	return m
+}
+
+// TestPackNoCrossAttention proves that, under attentionMask, every token of a packed row sees
 // exactly the prefix of its own conversation: nothing from another one.
 func TestPackNoCrossAttention(t *testing.T) {
 	exs := randomExamples(200, 60, 7)
@@ -46,7 +65,7 @@ func TestPackNoCrossAttention(t *testing.T) {
 				owner[i] = r.Examples[s-1]
 			}
 		}
-		m := AttentionMask(r.SegmentIDs)
+		m := attentionMask(r.SegmentIDs)
 		for i := range rowLen {
 			if owner[i] < 0 {
 				if r.Labels[i] != IgnoreIndex || r.InputIDs[i] != -1 {
@@ -126,14 +145,14 @@ func TestPadBatches(t *testing.T) {
 			for r := range b.InputIDs {
 				ex := exs[b.Examples[r]]
 				count++
-				if len(b.InputIDs[r]) != len(b.InputIDs[0]) || len(b.Labels[r]) != len(b.InputIDs[r]) || len(b.AttentionMask[r]) != len(b.InputIDs[r]) {
+				if len(b.InputIDs[r]) != len(b.InputIDs[0]) || len(b.Labels[r]) != len(b.InputIDs[r]) || len(b.Turn[r]) != len(b.InputIDs[r]) {
 					t.Fatalf("%s batch %d row %d: ragged", name, bi, r)
 				}
 				if !reflect.DeepEqual(b.InputIDs[r][:ex.Len()], ex.InputIDs) || !reflect.DeepEqual(b.Labels[r][:ex.Len()], ex.Labels) {
 					t.Fatalf("%s batch %d row %d: content differs from example", name, bi, r)
 				}
 				for j := ex.Len(); j < len(b.InputIDs[r]); j++ {
-					if b.AttentionMask[r][j] != 0 || b.Labels[r][j] != IgnoreIndex || b.InputIDs[r][j] != -1 {
+					if b.Turn[r][j] != -1 || b.Labels[r][j] != IgnoreIndex || b.InputIDs[r][j] != -1 {
 						t.Fatalf("%s batch %d row %d: bad padding at %d", name, bi, r, j)
 					}
 				}
@@ -147,12 +166,4 @@ func TestPadBatches(t *testing.T) {
 		t.Errorf("length grouping padding %.3f is not well below random %.3f", gs.PaddingFraction(), rs.PaddingFraction())
 	}
 	t.Logf("padding fraction: random batches %.4f, length-grouped %.4f", rs.PaddingFraction(), gs.PaddingFraction())
-	// Left padding puts the pads first.
-	left, _, _ := PadBatches(exs[:2], BatchOptions{BatchSize: 2, PadID: -1, PadLeft: true})
-	for r, row := range left[0].AttentionMask {
-		ex := exs[left[0].Examples[r]]
-		if row[len(row)-1] != 1 || !reflect.DeepEqual(left[0].InputIDs[r][len(row)-ex.Len():], ex.InputIDs) {
-			t.Errorf("left padding row %d wrong", r)
-		}
-	}
 }

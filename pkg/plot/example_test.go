@@ -16,3 +16,15 @@ func ExampleLines() {
 	fmt.Println(plot.InNotebook())
 	// Output: false
 }
+
+// A cell shows Markdown rendered in the notebook; elsewhere it is printed as it is.
+func ExampleMarkdown() {
+	plot.Markdown(fmt.Sprintf("**eval loss** went from %.2f to %.2f", 2.31, 1.87))
+	// Output: **eval loss** went from 2.31 to 1.87
+}
+
+// HTML shows a fragment (a table, colored tokens) in the notebook; elsewhere it is printed.
+func ExampleHTML() {
+	plot.HTML(`<b>supervised</b> <span style="color:gray">ignored</span>`)
+	// Output: <b>supervised</b> <span style="color:gray">ignored</span>
+}

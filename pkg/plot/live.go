@@ -4,15 +4,14 @@ import (
 	"github.com/janpfeifer/gonb/gonbui"
 )
 
-// Live is an output block of a GoNB cell whose charts are redrawn in place, e.g. a loss curve
-// that grows while a model trains. The ECharts library is sent once, with the first Update;
-// each Update then replaces the block's charts. Outside a notebook Update does nothing.
+// Live is an output block of a GoNB cell whose content is replaced in place, e.g. a loss curve
+// that grows while a model trains, or a reply that streams in. Outside a notebook its methods
+// do nothing.
 type Live struct {
-	id      string
-	libSent bool
+	id string
 }
 
-// NewLive returns a Live block; nothing is shown until the first Update.
+// NewLive returns a Live block; nothing is shown until the first update.
 func NewLive() *Live { return &Live{} }
 
 // Update draws the charts in the block, replacing what it showed before.
@@ -20,15 +19,27 @@ func (l *Live) Update(charts ...Chart) error {
 	if !gonbui.IsNotebook {
 		return nil
 	}
-	if !l.libSent {
-		lib, err := HTML() // the library alone
+	if l.id == "" {
+		// The library goes in an output of its own: the block's content is replaced each time.
+		lib, err := withLibrary(SessionDir(), "")
 		if err != nil {
 			return err
 		}
-		gonbui.DisplayHTML(lib)
-		l.libSent = true
+		if lib != "" {
+			gonbui.DisplayHTML(lib)
+		}
+	}
+	l.HTML(chartsHTML(charts))
+	return nil
+}
+
+// HTML shows h in the block, replacing what it showed before.
+func (l *Live) HTML(h string) {
+	if !gonbui.IsNotebook {
+		return
+	}
+	if l.id == "" {
 		l.id = "loralab_live_" + gonbui.UniqueId()
 	}
-	gonbui.UpdateHTML(l.id, chartsHTML(charts))
-	return nil
+	gonbui.UpdateHTML(l.id, h)
 }

@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"container/heap"
 	"sync"
+	"unicode/utf8"
 )
 
 // byteToRune is GPT-2's byte-level alphabet: printable bytes map to themselves, the others to
@@ -32,6 +33,20 @@ func byteLevelString(s string) string {
 	return string(out)
 }
 
+// byteLevelBytes maps a byte-level string back to raw bytes; ok is false when a character
+// is outside the byte-level alphabet.
+func byteLevelBytes(s string) (string, bool) {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		c, ok := runeToByte[r]
+		if !ok {
+			return "", false
+		}
+		b = append(b, c)
+	}
+	return string(b), true
+}
+
 type mergeVal struct {
 	rank int32
 	id   int32
@@ -39,11 +54,27 @@ type mergeVal struct {
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
-// bpeModel merges the bytes of one word into vocabulary ids by merge rank: at each step the
+// bpeModel merges the symbols of one word into vocabulary ids by merge rank: at each step the
 // adjacent pair with the lowest rank is merged, leftmost first on ties — the order HF
 // tokenizers (Rust) and transformers.js use.
+//
+// Two alphabets. Byte-level models (GPT-2, Llama 3, Qwen, DeepSeek) start from the word's
+// bytes, each mapped to its byte-level symbol. SentencePiece-style models (Llama 2, Gemma)
+// start from the word's characters; a character that is not a token is kept as a negative
+// placeholder that never merges and is written as its UTF-8 bytes "<0xE8>"… at the end
+// (byte_fallback), or as the unknown token.
 type bpeModel struct {
-	byteID [256]int32
+	byteLevel bool
+	byteID    [256]int32 // byte-level: the id of each byte's symbol
+
+	charID       map[rune]int32 // SentencePiece-style: single-character tokens
+	byteFallback bool
+	fallbackID   [256]int32 // "<0x00>"…"<0xFF>", -1 when absent
+	unkID        int32      // -1 when none
+
+	ignoreMerges bool
+	whole        map[string]int32 // ignore_merges: word (raw bytes) -> id of the token it is
+
 	merges map[uint64]mergeVal
 
 	mu    sync.Mutex
@@ -53,15 +84,24 @@ type bpeModel struct {
 const (
 	cacheMaxWordLen = 64
 	cacheMaxEntries = 1 << 17
-	scanMaxSymbols  = 48 // words up to this many bytes use the simple quadratic scan
+	scanMaxSymbols  = 48 // words up to this many symbols use the simple quadratic scan
 )
+
+// Placeholders for symbols that are not tokens (SentencePiece-style models): -1-r for a
+// character r, -1-(rawByteBase+b) for a byte b that is not valid UTF-8.
+const rawByteBase = 0x110000
 
 // encodeWord appends the ids of word to out.
 func (m *bpeModel) encodeWord(word string, out []int) []int {
 	if len(word) == 0 {
 		return out
 	}
-	if len(word) == 1 {
+	if m.ignoreMerges {
+		if id, ok := m.whole[word]; ok {
+			return append(out, int(id))
+		}
+	}
+	if m.byteLevel && len(word) == 1 {
 		return append(out, int(m.byteID[word[0]]))
 	}
 	if len(word) <= cacheMaxWordLen {
@@ -75,14 +115,14 @@ func (m *bpeModel) encodeWord(word string, out []int) []int {
 			return out
 		}
 	}
-	syms := make([]int32, len(word))
-	for i := 0; i < len(word); i++ {
-		syms[i] = m.byteID[word[i]]
-	}
+	syms := m.symbols(word)
 	if len(syms) <= scanMaxSymbols {
 		syms = m.mergeScan(syms)
 	} else {
 		syms = m.mergeHeap(syms)
+	}
+	if !m.byteLevel {
+		syms = m.resolve(syms)
 	}
 	if len(word) <= cacheMaxWordLen {
 		m.mu.Lock()
@@ -96,6 +136,95 @@ func (m *bpeModel) encodeWord(word string, out []int) []int {
 		out = append(out, int(id))
 	}
 	return out
+}
+
+// symbols is the word before any merge: bytes (byte-level) or characters.
+func (m *bpeModel) symbols(word string) []int32 {
+	if m.byteLevel {
+		syms := make([]int32, len(word))
+		for i := 0; i < len(word); i++ {
+			syms[i] = m.byteID[word[i]]
+		}
+		return syms
+	}
+	syms := make([]int32, 0, len(word))
+	for i := 0; i < len(word); {
+		r, size := utf8.DecodeRuneInString(word[i:])
+		switch id, ok := m.charID[r]; {
+		case r == utf8.RuneError && size == 1:
+			syms = append(syms, -1-(rawByteBase+int32(word[i])))
+		case ok:
+			syms = append(syms, id)
+		default:
+			syms = append(syms, -1-int32(r))
+		}
+		i += size
+	}
+	return syms
+}
+
+// resolve replaces the placeholders left after merging by byte-fallback tokens or <unk>.
+func (m *bpeModel) resolve(syms []int32) []int32 {
+	clean := true
+	for _, s := range syms {
+		clean = clean && s >= 0
+	}
+	if clean {
+		return syms
+	}
+	out := make([]int32, 0, len(syms)+8)
+	var buf [utf8.UTFMax]byte
+	for _, s := range syms {
+		if s >= 0 {
+			out = append(out, s)
+			continue
+		}
+		v := -1 - s
+		var bs []byte
+		if v >= rawByteBase {
+			bs = []byte{byte(v - rawByteBase)}
+		} else {
+			bs = buf[:utf8.EncodeRune(buf[:], rune(v))]
+		}
+		ok := m.byteFallback
+		for _, b := range bs {
+			ok = ok && m.fallbackID[b] >= 0
+		}
+		if !ok {
+			out = append(out, m.unkID)
+			continue
+		}
+		for _, b := range bs {
+			out = append(out, m.fallbackID[b])
+		}
+	}
+	return out
+}
+
+// spell encodes word without merges (one symbol per byte or character), for the rare word
+// whose merges would produce a control token.
+func (m *bpeModel) spell(word string, isControl func(int) bool) []int32 {
+	syms := m.symbols(word)
+	if m.byteLevel {
+		return syms
+	}
+	for i, s := range syms {
+		if s >= 0 && isControl(int(s)) {
+			r, _ := utf8.DecodeRuneInString(word[runeOffset(word, i):])
+			syms[i] = -1 - int32(r)
+		}
+	}
+	return m.resolve(syms)
+}
+
+// runeOffset is the byte offset of the i-th character of s.
+func runeOffset(s string, i int) int {
+	off := 0
+	for ; i > 0; i-- {
+		_, size := utf8.DecodeRuneInString(s[off:])
+		off += size
+	}
+	return off
 }
 
 // mergeScan is the O(n²) reference algorithm, fastest for short words.

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // ErrJoinUnsupported is returned by EncodeJoined for tokenizers it cannot handle: not
-// byte-level, a normalizer that rewrites the text, or added tokens with lstrip/rstrip.
+// byte-level, a normalizer other than NFC (or NFC on text that is not NFC), or added tokens
+// with lstrip/rstrip.
 var ErrJoinUnsupported = errors.New("tokenizer: joined encoding needs a byte-level tokenizer without text-changing normalization")
 
 // EncodeJoined encodes the concatenation of texts as one string — the way Hugging Face
@@ -23,7 +26,13 @@ func (t *Tokenizer) EncodeJoined(texts []string, special []bool) (ids, first, la
 	if len(special) != len(texts) {
 		return nil, nil, nil, fmt.Errorf("tokenizer: EncodeJoined: %d texts but %d special flags", len(texts), len(special))
 	}
-	if t.bpe == nil || t.hasStrip {
+	nfcOnly := false
+	switch n := t.norm.(type) {
+	case nil:
+	case unicodeNorm:
+		nfcOnly = n.form == norm.NFC
+	}
+	if !t.bpe.byteLevel || t.hasStrip || (t.norm != nil && !nfcOnly) {
 		return nil, nil, nil, ErrJoinUnsupported
 	}
 	var total int
@@ -38,7 +47,7 @@ func (t *Tokenizer) EncodeJoined(texts []string, special []bool) (ids, first, la
 		ends[k] = len(joined)
 	}
 	text := string(joined)
-	if t.normNFC && !isNFC(text) {
+	if nfcOnly && !norm.NFC.IsNormalString(text) {
 		return nil, nil, nil, ErrJoinUnsupported
 	}
 	emit := func(id, start, end int) {
@@ -47,7 +56,7 @@ func (t *Tokenizer) EncodeJoined(texts []string, special []bool) (ids, first, la
 		last = append(last, pieceAt(ends, end-1))
 	}
 	var scratch []int
-	plain := func(start, end int) error { // text without added tokens, across pieces
+	words := func(start, end int) error { // text without added tokens, across pieces
 		off := start
 		for _, w := range t.pre.split(text[start:end], nil) {
 			if off+len(w) > end || text[off:off+len(w)] != w {
@@ -69,16 +78,35 @@ func (t *Tokenizer) EncodeJoined(texts []string, special []bool) (ids, first, la
 		}
 		return nil
 	}
+	plain := func(start, end int) error { // as words, but added tokens that are text match
+		from := start
+		for i := start; i < end; {
+			ai, ok := t.textAdded.match(text[i:end])
+			if !ok {
+				i++
+				continue
+			}
+			if err := words(from, i); err != nil {
+				return err
+			}
+			at := t.added[ai]
+			emit(at.ID, i, i+len(at.Content))
+			i += len(at.Content)
+			from = i
+		}
+		return words(from, end)
+	}
 	pending := 0 // start of text not yet encoded
 	start := 0
 	for k, s := range texts {
 		if special[k] {
 			for i := 0; i < len(s); {
-				at, ok := t.matchAdded(s[i:])
+				ai, ok := t.allAdded.match(s[i:])
 				if !ok {
 					i++
 					continue
 				}
+				at := t.added[ai]
 				if err := plain(pending, start+i); err != nil {
 					return nil, nil, nil, err
 				}
@@ -109,19 +137,6 @@ func pieceAt(ends []int, off int) int {
 	return lo
 }
 
-// matchAdded returns the longest added token that s starts with.
-func (t *Tokenizer) matchAdded(s string) (AddedToken, bool) {
-	if s == "" {
-		return AddedToken{}, false
-	}
-	for _, ai := range t.addedByFirstByte[s[0]] {
-		if len(s) >= len(t.added[ai].Content) && s[:len(t.added[ai].Content)] == t.added[ai].Content {
-			return t.added[ai], true
-		}
-	}
-	return AddedToken{}, false
-}
-
 // byteLen is the number of text bytes token id stands for.
 func (t *Tokenizer) byteLen(id int) int {
 	if t.isAdded[id] {
@@ -129,5 +144,3 @@ func (t *Tokenizer) byteLen(id int) int {
 	}
 	return utf8.RuneCountInString(t.tokens[id]) // one rune per byte in the byte-level alphabet
 }
-
-func isNFC(s string) bool { return nfc(s) == s }

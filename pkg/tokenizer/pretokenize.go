@@ -163,7 +163,6 @@ type preTokenizer interface {
 type splitPre struct {
 	re       *splitRegex
 	behavior string // removed, isolated, merged_with_previous, merged_with_next, contiguous
-	invert   bool
 }
 
 func (p *splitPre) split(text string, out []string) []string {
@@ -178,13 +177,13 @@ func (p *splitPre) split(text string, out []string) []string {
 	cur := 0
 	p.re.eachMatch(text, func(s, e int) {
 		if s > cur {
-			segs = append(segs, seg{cur, s, p.invert})
+			segs = append(segs, seg{cur, s, false})
 		}
-		segs = append(segs, seg{s, e, !p.invert})
+		segs = append(segs, seg{s, e, true})
 		cur = e
 	})
 	if cur < len(text) {
-		segs = append(segs, seg{cur, len(text), p.invert})
+		segs = append(segs, seg{cur, len(text), false})
 	}
 	switch p.behavior {
 	case "removed":
@@ -292,20 +291,14 @@ type patternJSON struct {
 	String *string `json:"String,omitempty"`
 }
 
-// errNotByteLevel marks configurations the native byte-level engine does not handle.
-var errNotByteLevel = fmt.Errorf("not a byte-level pre-tokenizer")
-
 // buildPreTokenizer compiles a pre_tokenizer JSON value. It returns whether a ByteLevel
 // step is present (required by the native engine).
 func buildPreTokenizer(raw json.RawMessage) (preTokenizer, bool, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, false, fmt.Errorf("pre_tokenizer is missing: %w", errNotByteLevel)
-	}
 	var pj preTokenizerJSON
 	if err := json.Unmarshal(raw, &pj); err != nil {
-		return nil, false, fmt.Errorf("pre_tokenizer: %w", err)
+		return nil, false, fmt.Errorf("tokenizer.json: pre_tokenizer: %w", err)
 	}
-	return buildPre(pj, "pre_tokenizer")
+	return buildPre(pj, "tokenizer.json: pre_tokenizer")
 }
 
 func buildPre(pj preTokenizerJSON, where string) (preTokenizer, bool, error) {
@@ -339,14 +332,20 @@ func buildPre(pj preTokenizerJSON, where string) (preTokenizer, bool, error) {
 		if err != nil {
 			return nil, false, fmt.Errorf("%s: %w", where, err)
 		}
+		if pj.Invert {
+			return nil, false, fmt.Errorf("%s: Split with invert: true is not supported", where)
+		}
 		behavior := strings.ToLower(pj.Behavior)
 		switch behavior {
 		case "mergedwithprevious":
 			behavior = "merged_with_previous"
 		case "mergedwithnext":
 			behavior = "merged_with_next"
+		case "isolated", "removed", "contiguous":
+		default:
+			return nil, false, fmt.Errorf("%s: Split behavior %q is not supported", where, pj.Behavior)
 		}
-		return &splitPre{re: re, behavior: behavior, invert: pj.Invert}, false, nil
+		return &splitPre{re: re, behavior: behavior}, false, nil
 	case "Digits":
 		pat := `[^\d]+|\d+`
 		if pj.IndividualDigs {
@@ -368,6 +367,6 @@ func buildPre(pj preTokenizerJSON, where string) (preTokenizer, bool, error) {
 		}
 		return p, true, nil
 	default:
-		return nil, false, fmt.Errorf("%s: pre-tokenizer type %q: %w", where, pj.Type, errNotByteLevel)
+		return nil, false, fmt.Errorf("%s: pre-tokenizer type %q is not supported (supported: Sequence, Split, Digits, ByteLevel)", where, pj.Type)
 	}
 }

@@ -1,62 +1,56 @@
 // Package tokenizer loads Hugging Face tokenizers (tokenizer.json + tokenizer_config.json),
-// encodes message text with special tokens kept out of it, and trains small byte-level BPE
+// encodes message text with control tokens kept out of it, and trains small byte-level BPE
 // tokenizers that Hugging Face and transformers.js load back.
 //
 // Two encoders, on purpose:
 //
-//   - Encode is for message content. It never matches added tokens: text such as
+//   - Encode is for message content. It never produces a control token: text such as
 //     "<｜end▁of▁sentence｜>" or "<|im_end|>" written by a user is split into ordinary
-//     pieces, so it can never end a turn, start one, or move a label.
+//     pieces, so it can never end a turn, start one, or move a label. Added tokens that are
+//     ordinary vocabulary (not special, and the model's own token under the same id, as
+//     Gemma's "</div>" or "\n\n") are matched, as the reference tokenizers do.
 //   - EncodeSpecial is for template scaffolding ("<｜User｜>", "<|im_start|>assistant\n"):
-//     added tokens found in the text become their ids, the rest is encoded as by Encode.
+//     every added token found in the text becomes its id, the rest is encoded as by Encode.
 //
-// Byte-level BPE tokenizers (GPT-2, Llama 3, Qwen, DeepSeek) run on a native engine: the
-// tokenizer.json is parsed with go-huggingface's hftokenizer types, pre-tokenizer regexes
-// run on Go's regexp with the one lookahead these tokenizers use implemented by hand (see
-// lookaheadIdiom), and merges run on ids with a cache. Other models (SentencePiece-style
-// Metaspace, WordPiece, Unigram) are delegated to go-huggingface's hftokenizer, without
-// parity claims.
+// One native engine runs every BPE tokenizer.json: byte-level ones (GPT-2, Llama 3, Qwen,
+// DeepSeek) and SentencePiece-style ones (Llama 2, Gemma: Prepend/Replace normalizers, merges
+// on characters, byte fallback "<0xE8>"…, a Replace/ByteFallback/Fuse/Strip decoder).
+// Pre-tokenizer regexes run on Go's regexp with the one lookahead these tokenizers use
+// implemented by hand (see lookaheadIdiom). Every family is checked id for id against
+// transformers.js (@lenml/tokenizers) on a bilingual corpus. A tokenizer.json feature this
+// package does not implement (Unigram or WordPiece models, Metaspace, Lowercase, BPE dropout,
+// single_word added tokens, …) is a load error that names it, never an approximation.
 package tokenizer
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-
-	"github.com/gomlx/go-huggingface/tokenizers/api"
-	"github.com/gomlx/go-huggingface/tokenizers/hftokenizer"
-	"golang.org/x/text/unicode/norm"
+	"unicode/utf8"
 )
-
-// AddedToken is an entry of tokenizer.json's added_tokens.
-type AddedToken = hftokenizer.AddedToken
 
 // Tokenizer encodes text to token ids and back. It is safe for concurrent use.
 type Tokenizer struct {
 	cfg Config
 
-	tokens  []string       // id -> token string (byte-level form for model tokens); "" for holes
-	vocab   map[string]int // model vocabulary (not added tokens)
-	added   []AddedToken
-	addedID map[string]int
-	isAdded []bool // by id
+	tokens    []string       // id -> token string (model alphabet); added tokens: content; "" for holes
+	vocab     map[string]int // model vocabulary (not added tokens)
+	added     []AddedToken
+	addedID   map[string]int
+	isAdded   []bool // by id
+	isControl []bool // by id: added tokens Encode never produces (see Encode)
 
-	// byte-level native engine
-	pre     preTokenizer
+	norm    normalizer   // nil: none
+	pre     preTokenizer // nil: the whole piece is one word
 	bpe     *bpeModel
-	normNFC bool
+	fuseUnk bool
+	decoder []decodeStep // nil: tokens joined with spaces
 
-	// other models
-	hf        *hftokenizer.Tokenizer // all added tokens matched
-	hfContent *hftokenizer.Tokenizer // no added tokens
-
-	addedByFirstByte map[byte][]int // index into added, longest first
-	hasStrip         bool           // some added token has lstrip or rstrip
+	allAdded  *addedSet // every added token (EncodeSpecial)
+	textAdded *addedSet // added tokens that are ordinary vocabulary (Encode)
+	hasStrip  bool      // some added token has lstrip or rstrip
 
 	bosID, eosID, padID, unkID int
 
@@ -83,15 +77,8 @@ func Load(dir string) (*Tokenizer, error) {
 	return t, nil
 }
 
-// fileJSON is tokenizer.json, with go-huggingface's types for the model and added tokens.
-type fileJSON struct {
-	AddedTokens   []AddedToken      `json:"added_tokens"`
-	Normalizer    json.RawMessage   `json:"normalizer"`
-	PreTokenizer  json.RawMessage   `json:"pre_tokenizer"`
-	Decoder       json.RawMessage   `json:"decoder"`
-	PostProcessor json.RawMessage   `json:"post_processor"`
-	Model         hftokenizer.Model `json:"model"`
-}
+// maxTokenID bounds the ids a tokenizer.json may use (the id table is allocated up front).
+const maxTokenID = 1 << 24
 
 // FromJSON builds a tokenizer from the contents of tokenizer.json and tokenizer_config.json
 // (configJSON may be nil).
@@ -100,7 +87,14 @@ func FromJSON(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
 	if err := json.Unmarshal(tokenizerJSON, &f); err != nil {
 		return nil, fmt.Errorf("tokenizer.json: %w", err)
 	}
-	t := &Tokenizer{tokenizerJSON: tokenizerJSON, vocab: f.Model.Vocab, added: f.AddedTokens,
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	vocab, err := parseVocab(f.Model.Vocab)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tokenizer{tokenizerJSON: tokenizerJSON, vocab: vocab, added: f.AddedTokens,
 		addedID: make(map[string]int), bosID: -1, eosID: -1, padID: -1, unkID: -1}
 	if configJSON != nil {
 		c, err := ParseConfig(configJSON)
@@ -109,53 +103,31 @@ func FromJSON(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
 		}
 		t.cfg = c
 	}
-	maxID := -1
-	for tok, id := range f.Model.Vocab {
-		if id < 0 {
-			return nil, fmt.Errorf("tokenizer.json: model.vocab[%q] has negative id %d", tok, id)
-		}
-		maxID = max(maxID, id)
-	}
-	for i, at := range f.AddedTokens {
-		if at.ID < 0 || at.Content == "" {
-			return nil, fmt.Errorf("tokenizer.json: added_tokens[%d]: bad id %d or empty content", i, at.ID)
-		}
-		maxID = max(maxID, at.ID)
-	}
-	if maxID > 1<<24 {
-		return nil, fmt.Errorf("tokenizer.json: token id %d is implausibly large", maxID)
-	}
-	t.tokens = make([]string, maxID+1)
-	t.isAdded = make([]bool, maxID+1)
-	for tok, id := range f.Model.Vocab {
-		t.tokens[id] = tok
-	}
-	t.addedByFirstByte = make(map[byte][]int)
-	for i, at := range f.AddedTokens {
-		t.tokens[at.ID] = at.Content
-		t.isAdded[at.ID] = true
-		t.addedID[at.Content] = at.ID
-		t.addedByFirstByte[at.Content[0]] = append(t.addedByFirstByte[at.Content[0]], i)
-		t.hasStrip = t.hasStrip || at.Lstrip || at.Rstrip
-	}
-	for _, idx := range t.addedByFirstByte {
-		sort.SliceStable(idx, func(a, b int) bool {
-			return len(t.added[idx[a]].Content) > len(t.added[idx[b]].Content)
-		})
-	}
-
-	err := t.buildNative(&f)
-	if errors.Is(err, errNotByteLevel) {
-		err = t.buildFallback(tokenizerJSON)
-	}
-	if err != nil {
+	if err := t.buildIDs(); err != nil {
 		return nil, err
 	}
-
-	if f.Model.UnkToken != "" {
-		if id, ok := t.TokenID(f.Model.UnkToken); ok {
-			t.unkID = id
+	if t.norm, err = buildNormalizer(f.Normalizer, "tokenizer.json: normalizer"); err != nil {
+		return nil, err
+	}
+	byteLevel := false
+	if !isNull(f.PreTokenizer) {
+		if t.pre, byteLevel, err = buildPreTokenizer(f.PreTokenizer); err != nil {
+			return nil, err
 		}
+	}
+	if t.decoder, err = buildDecoder(f.Decoder, "tokenizer.json: decoder"); err != nil {
+		return nil, err
+	}
+	for i, at := range t.added {
+		if at.Normalized && t.norm != nil {
+			return nil, fmt.Errorf("tokenizer.json: added_tokens[%d] (%q) is \"normalized\" under a normalizer; matching added tokens on normalized text is not supported", i, at.Content)
+		}
+	}
+	if err := t.buildModel(&f.Model, byteLevel); err != nil {
+		return nil, err
+	}
+	if id, ok := t.TokenID(stringOr(f.Model.UnkToken)); ok {
+		t.unkID = id
 	}
 	for _, s := range []struct {
 		name string
@@ -176,114 +148,224 @@ func FromJSON(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
-// buildNative sets up the byte-level engine, or returns errNotByteLevel.
-func (t *Tokenizer) buildNative(f *fileJSON) error {
-	if f.Model.Type != "" && f.Model.Type != "BPE" {
-		return fmt.Errorf("model type %q: %w", f.Model.Type, errNotByteLevel)
+func stringOr(p *string) string {
+	if p == nil {
+		return ""
 	}
-	if f.Model.ContinuingSubwordPrefix != "" || f.Model.EndOfWordSuffix != "" || f.Model.ByteFallback {
-		return fmt.Errorf("BPE options: %w", errNotByteLevel)
+	return *p
+}
+
+// buildIDs fills the id tables from the vocabulary and the added tokens.
+func (t *Tokenizer) buildIDs() error {
+	maxID := -1
+	for tok, id := range t.vocab {
+		if id < 0 || id > maxTokenID {
+			return fmt.Errorf("tokenizer.json: model.vocab[%q] has id %d, outside [0, %d]", tok, id, maxTokenID)
+		}
+		maxID = max(maxID, id)
 	}
-	switch norm := strings.TrimSpace(string(f.Normalizer)); {
-	case norm == "" || norm == "null":
-	default:
-		var n struct {
-			Type        string            `json:"type"`
-			Normalizers []json.RawMessage `json:"normalizers"`
+	for i, at := range t.added {
+		if at.ID > maxTokenID {
+			return fmt.Errorf("tokenizer.json: added_tokens[%d] has id %d, above %d", i, at.ID, maxTokenID)
 		}
-		if err := json.Unmarshal(f.Normalizer, &n); err != nil {
-			return fmt.Errorf("tokenizer.json: normalizer: %w", err)
+		maxID = max(maxID, at.ID)
+	}
+	// Ids may leave holes, but not many: the id tables are allocated up front.
+	if entries := len(t.vocab) + len(t.added); maxID >= 4*entries+4096 {
+		return fmt.Errorf("tokenizer.json: largest token id %d for %d tokens (ids may leave some holes, not that many)", maxID, entries)
+	}
+	t.tokens = make([]string, maxID+1)
+	t.isAdded = make([]bool, maxID+1)
+	t.isControl = make([]bool, maxID+1)
+	for tok, id := range t.vocab {
+		if t.tokens[id] != "" {
+			return fmt.Errorf("tokenizer.json: model.vocab gives id %d to both %q and %q", id, t.tokens[id], tok)
 		}
-		switch {
-		case n.Type == "Sequence" && len(n.Normalizers) == 0:
-		case n.Type == "NFC":
-			t.normNFC = true
-		default:
-			return fmt.Errorf("normalizer %s: %w", norm, errNotByteLevel)
+		if tok == "" {
+			return fmt.Errorf("tokenizer.json: model.vocab has an empty token (id %d)", id)
+		}
+		t.tokens[id] = tok
+	}
+	for i, at := range t.added {
+		if prev, dup := t.addedID[at.Content]; dup && prev != at.ID {
+			return fmt.Errorf("tokenizer.json: added_tokens[%d] (%q) repeats a content with another id", i, at.Content)
+		}
+		if t.isAdded[at.ID] && t.tokens[at.ID] != at.Content {
+			return fmt.Errorf("tokenizer.json: added_tokens[%d]: id %d is already the added token %q", i, at.ID, t.tokens[at.ID])
+		}
+		if vt := t.tokens[at.ID]; vt != "" && vt != at.Content && !t.isAdded[at.ID] {
+			return fmt.Errorf("tokenizer.json: added_tokens[%d] (%q) has id %d, which the vocabulary gives to %q", i, at.Content, at.ID, vt)
+		}
+		t.tokens[at.ID] = at.Content
+		t.isAdded[at.ID] = true
+		t.addedID[at.Content] = at.ID
+		// A control token is special, or not one of the model's own tokens (DeepSeek-V3's
+		// <｜User｜>, Qwen's <think>). Non-special added tokens that are the vocabulary's own
+		// entry under the same id (Gemma's "</div>", "\n\n") are ordinary text.
+		vid, inVocab := t.vocab[at.Content]
+		t.isControl[at.ID] = at.Special || !inVocab || vid != at.ID
+		t.hasStrip = t.hasStrip || at.Lstrip || at.Rstrip
+	}
+	t.allAdded = newAddedSet(t.added, func(AddedToken) bool { return true })
+	t.textAdded = newAddedSet(t.added, func(at AddedToken) bool { return !t.isControl[at.ID] })
+	return nil
+}
+
+// buildModel sets up the BPE model: byte-level when a ByteLevel pre-tokenizer is present,
+// else SentencePiece-style (characters, byte fallback).
+func (t *Tokenizer) buildModel(mj *modelJSON, byteLevel bool) error {
+	m := &bpeModel{byteLevel: byteLevel, ignoreMerges: mj.IgnoreMerges, unkID: -1,
+		merges: make(map[uint64]mergeVal, len(mj.Merges)), cache: make(map[string][]int32)}
+	if id, ok := t.vocab[stringOr(mj.UnkToken)]; ok {
+		m.unkID = int32(id)
+	} else if mj.UnkToken != nil && *mj.UnkToken != "" {
+		if id, ok := t.addedID[*mj.UnkToken]; ok {
+			m.unkID = int32(id)
+		} else {
+			return fmt.Errorf("tokenizer.json: model.unk_token %q is not in the vocabulary", *mj.UnkToken)
 		}
 	}
-	pre, byteLevel, err := buildPreTokenizer(f.PreTokenizer)
+	if byteLevel {
+		for b := 0; b < 256; b++ {
+			id, ok := t.vocab[string(byteToRune[b])]
+			if !ok {
+				return fmt.Errorf("tokenizer.json: byte-level vocabulary lacks the symbol for byte 0x%02X", b)
+			}
+			m.byteID[b] = int32(id)
+		}
+	} else {
+		m.charID = make(map[rune]int32)
+		for tok, id := range t.vocab {
+			if r, size := utf8.DecodeRuneInString(tok); size == len(tok) && r != utf8.RuneError {
+				m.charID[r] = int32(id)
+			}
+		}
+		m.byteFallback = mj.ByteFallback
+		allBytes := true
+		for b := range 256 {
+			m.fallbackID[b] = -1
+			if id, ok := t.vocab[fmt.Sprintf("<0x%02X>", b)]; ok && mj.ByteFallback {
+				m.fallbackID[b] = int32(id)
+			} else {
+				allBytes = false
+			}
+		}
+		if !allBytes && m.unkID < 0 {
+			return fmt.Errorf("tokenizer.json: model has no unk_token and no complete byte_fallback (<0x00>…<0xFF>): characters outside the vocabulary could not be encoded")
+		}
+		t.fuseUnk = mj.FuseUnk
+	}
+	if mj.IgnoreMerges {
+		m.whole = make(map[string]int32, len(t.vocab))
+		for tok, id := range t.vocab {
+			if byteLevel {
+				raw, ok := byteLevelBytes(tok)
+				if !ok {
+					continue // not a byte-level string: no word can equal it
+				}
+				tok = raw
+			}
+			m.whole[tok] = int32(id)
+		}
+	}
+	merges, err := parseMerges(mj.Merges)
 	if err != nil {
 		return err
 	}
-	if !byteLevel {
-		return fmt.Errorf("no ByteLevel step: %w", errNotByteLevel)
-	}
-	t.pre = pre
-	m := &bpeModel{merges: make(map[uint64]mergeVal, len(f.Model.Merges)), cache: make(map[string][]int32)}
-	for b := 0; b < 256; b++ {
-		id, ok := f.Model.Vocab[string(byteToRune[b])]
-		if !ok {
-			return fmt.Errorf("tokenizer.json: byte-level vocabulary lacks the symbol for byte 0x%02X", b)
-		}
-		m.byteID[b] = int32(id)
-	}
-	for rank, mg := range f.Model.Merges {
-		a, b, ok := strings.Cut(mg, " ")
-		if !ok {
-			return fmt.Errorf("tokenizer.json: model.merges[%d] = %q is not a pair", rank, mg)
-		}
-		ia, okA := f.Model.Vocab[a]
-		ib, okB := f.Model.Vocab[b]
-		ic, okC := f.Model.Vocab[a+b]
+	for rank, mg := range merges {
+		ia, okA := t.vocab[mg[0]]
+		ib, okB := t.vocab[mg[1]]
+		ic, okC := t.vocab[mg[0]+mg[1]]
 		if !okA || !okB || !okC {
 			return fmt.Errorf("tokenizer.json: model.merges[%d] = %q uses tokens missing from the vocabulary", rank, mg)
 		}
-		k := pairKey(int32(ia), int32(ib))
-		if _, dup := m.merges[k]; !dup {
-			m.merges[k] = mergeVal{rank: int32(rank), id: int32(ic)}
-		}
+		// A repeated pair takes its last rank, as in HF tokenizers and transformers.js.
+		m.merges[pairKey(int32(ia), int32(ib))] = mergeVal{rank: int32(rank), id: int32(ic)}
 	}
 	t.bpe = m
 	return nil
 }
 
-// buildFallback delegates encoding to go-huggingface for models the native engine skips.
-func (t *Tokenizer) buildFallback(tokenizerJSON []byte) error {
-	hf, err := hftokenizer.NewFromContent(nil, tokenizerJSON)
-	if err != nil {
-		return fmt.Errorf("tokenizer.json: %w", err)
-	}
-	_ = hf.With(api.EncodeOptions{AddSpecialTokens: false})
-	// Same file without added tokens: content text must not match them.
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(tokenizerJSON, &doc); err != nil {
-		return fmt.Errorf("tokenizer.json: %w", err)
-	}
-	doc["added_tokens"] = json.RawMessage("[]")
-	stripped, err := json.Marshal(doc)
-	if err != nil {
-		return fmt.Errorf("tokenizer.json: %w", err)
-	}
-	hfc, err := hftokenizer.NewFromContent(nil, stripped)
-	if err != nil {
-		return fmt.Errorf("tokenizer.json: %w", err)
-	}
-	_ = hfc.With(api.EncodeOptions{AddSpecialTokens: false})
-	t.hf, t.hfContent = hf, hfc
-	return nil
-}
-
-// Encode encodes message content. Added tokens are never matched (special-token text is
-// encoded as ordinary text) and no BOS/EOS is added. For byte-level models the result is
-// guaranteed to contain no added-token id.
+// Encode encodes message content: no BOS/EOS, and never a control token. Special added
+// tokens, and added tokens that are not the model's own vocabulary (role markers such as
+// DeepSeek-V3's <｜User｜>), are spelled as ordinary text; added tokens that are ordinary
+// vocabulary (Gemma's "</div>") are matched as the reference tokenizers do. This is Hugging
+// Face's split_special_tokens=True, stricter by the role markers some files leave non-special.
 func (t *Tokenizer) Encode(text string) []int {
-	return t.appendContent(nil, text)
+	return t.encode(nil, text, t.textAdded)
 }
 
-func (t *Tokenizer) appendContent(out []int, text string) []int {
+// EncodeSpecial encodes template scaffolding: every added token (special or not) that occurs
+// in text becomes its id; the text between them is encoded as by Encode.
+func (t *Tokenizer) EncodeSpecial(text string) []int {
+	return t.encode(nil, text, t.allAdded)
+}
+
+// encode splits text at the added tokens of set (leftmost, longest first) and encodes the
+// pieces between them.
+func (t *Tokenizer) encode(out []int, text string, set *addedSet) []int {
+	if set.empty() {
+		return t.appendPlain(out, text)
+	}
+	start := 0 // start of pending plain text
+	rstrip := false
+	for i := 0; i < len(text); {
+		ai, ok := set.match(text[i:])
+		if !ok {
+			i++
+			continue
+		}
+		at := t.added[ai]
+		plain := text[start:i]
+		if rstrip {
+			plain = trimLeftSpace(plain)
+		}
+		if at.Lstrip {
+			plain = trimRightSpace(plain)
+		}
+		out = t.appendPlain(out, plain)
+		out = append(out, at.ID)
+		rstrip = at.Rstrip
+		i += len(at.Content)
+		start = i
+	}
+	plain := text[start:]
+	if rstrip {
+		plain = trimLeftSpace(plain)
+	}
+	return t.appendPlain(out, plain)
+}
+
+// appendPlain encodes text that holds no added token: normalizer, pre-tokenizer, BPE.
+func (t *Tokenizer) appendPlain(out []int, text string) []int {
 	if text == "" {
 		return out
 	}
-	if t.bpe == nil {
-		return append(out, t.hfContent.Encode(text)...)
+	if t.norm != nil {
+		if text = t.norm.normalize(text); text == "" {
+			return out
+		}
 	}
-	if t.normNFC {
-		text = nfc(text)
+	n := len(out)
+	if t.pre == nil {
+		out = t.appendWord(out, text)
+	} else {
+		var words [16]string
+		for _, w := range t.pre.split(text, words[:0]) {
+			out = t.appendWord(out, w)
+		}
 	}
-	var words [16]string
-	for _, w := range t.pre.split(text, words[:0]) {
-		out = t.appendWord(out, w)
+	if t.fuseUnk && t.bpe.unkID >= 0 { // runs of <unk> become one, as in the references
+		unk := int(t.bpe.unkID)
+		j := n
+		for i := n; i < len(out); i++ {
+			if out[i] == unk && j > n && out[j-1] == unk {
+				continue
+			}
+			out[j] = out[i]
+			j++
+		}
+		out = out[:j]
 	}
 	return out
 }
@@ -293,88 +375,18 @@ func (t *Tokenizer) appendWord(out []int, w string) []int {
 	n := len(out)
 	out = t.bpe.encodeWord(w, out)
 	for _, id := range out[n:] {
-		if id < len(t.isAdded) && t.isAdded[id] {
+		if t.IsControl(id) && id != int(t.bpe.unkID) {
 			// A merge chain produced a control token (possible when, as in DeepSeek-V3,
 			// "<｜end▁of▁sentence｜>" is also a model-vocabulary entry). Spell the word
-			// in single bytes instead: never a control token, and still decodes to w.
+			// without merges instead: never a control token, and still decodes to w.
 			out = out[:n]
-			for i := 0; i < len(w); i++ {
-				out = append(out, int(t.bpe.byteID[w[i]]))
+			for _, id := range t.bpe.spell(w, t.IsControl) {
+				out = append(out, int(id))
 			}
 			break
 		}
 	}
 	return out
-}
-
-// EncodeSpecial encodes template scaffolding: every added token (special or not) that occurs
-// in text becomes its id; the text between them is encoded as by Encode.
-func (t *Tokenizer) EncodeSpecial(text string) []int {
-	if t.bpe == nil {
-		return t.hf.Encode(text)
-	}
-	var out []int
-	start := 0 // start of pending plain text
-	rstrip := false
-	for i := 0; i < len(text); {
-		cands := t.addedByFirstByte[text[i]]
-		matched := -1
-		for _, ai := range cands {
-			if strings.HasPrefix(text[i:], t.added[ai].Content) {
-				matched = ai
-				break
-			}
-		}
-		if matched < 0 {
-			i++
-			continue
-		}
-		at := t.added[matched]
-		plain := text[start:i]
-		if rstrip {
-			plain = strings.TrimLeft(plain, " \t\n\r")
-		}
-		if at.Lstrip {
-			plain = strings.TrimRight(plain, " \t\n\r")
-		}
-		out = t.appendContent(out, plain)
-		out = append(out, at.ID)
-		rstrip = at.Rstrip
-		i += len(at.Content)
-		start = i
-	}
-	plain := text[start:]
-	if rstrip {
-		plain = strings.TrimLeft(plain, " \t\n\r")
-	}
-	return t.appendContent(out, plain)
-}
-
-// Decode turns ids back into text. Added tokens decode to their content; ids outside the
-// vocabulary are skipped. Decode(Encode(s)) == s for every valid UTF-8 s with byte-level models.
-func (t *Tokenizer) Decode(ids []int) string {
-	if t.bpe == nil {
-		return t.hf.Decode(ids)
-	}
-	var b bytes.Buffer
-	for _, id := range ids {
-		if id < 0 || id >= len(t.tokens) {
-			continue
-		}
-		tok := t.tokens[id]
-		if t.isAdded[id] {
-			b.WriteString(tok)
-			continue
-		}
-		for _, r := range tok {
-			if c, ok := runeToByte[r]; ok {
-				b.WriteByte(c)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	return b.String()
 }
 
 // TokenID returns the id of an added token or of a vocabulary entry written in the model's
@@ -396,9 +408,14 @@ func (t *Tokenizer) Token(id int) string {
 	return t.tokens[id]
 }
 
-// IsAdded reports whether id is an added token (a control token such as BOS, EOS, role
-// markers): ids Encode never produces for byte-level models.
+// IsAdded reports whether id is an added token (tokenizer.json's added_tokens).
 func (t *Tokenizer) IsAdded(id int) bool { return id >= 0 && id < len(t.isAdded) && t.isAdded[id] }
+
+// IsControl reports whether id is a control token: an added token that is special or not
+// the model's own vocabulary entry (BOS, EOS, role markers). Encode never produces one.
+func (t *Tokenizer) IsControl(id int) bool {
+	return id >= 0 && id < len(t.isControl) && t.isControl[id]
+}
 
 // AddedTokens returns a copy of the added tokens.
 func (t *Tokenizer) AddedTokens() []AddedToken { return append([]AddedToken(nil), t.added...) }
@@ -423,12 +440,6 @@ func (t *Tokenizer) UnkID() int { return t.unkID }
 // Config returns the parsed tokenizer_config.json (zero Config when there was none).
 func (t *Tokenizer) Config() Config { return t.cfg }
 
-// ByteLevel reports whether the native byte-level engine is used.
-func (t *Tokenizer) ByteLevel() bool { return t.bpe != nil }
-
-func nfc(s string) string {
-	if norm.NFC.IsNormalString(s) {
-		return s
-	}
-	return norm.NFC.String(s)
-}
+// ByteLevel reports whether the model is byte-level BPE (GPT-2 alphabet) rather than
+// SentencePiece-style BPE on characters.
+func (t *Tokenizer) ByteLevel() bool { return t.bpe.byteLevel }

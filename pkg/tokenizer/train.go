@@ -187,7 +187,7 @@ func Train(texts iter.Seq[string], o TrainOptions) (*Tokenizer, error) {
 	}
 
 	// 4. Write tokenizer.json and load it back through the normal path.
-	tj, err := marshalTokenizerJSON(o.SpecialTokens, tokStr, nSpecial, merges)
+	tj, err := marshalTokenizerJSON(o.SpecialTokens, tokStr, merges)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +295,7 @@ func (tr *trainer) mergeWord(wi int32, a, b, id int32) {
 
 // marshalTokenizerJSON writes a tokenizer.json that Hugging Face tokenizers, transformers.js
 // and go-huggingface load: BPE model, byte-level pre-tokenizer/decoder, special added tokens.
-func marshalTokenizerJSON(specials []string, tokStr []string, nSpecial int, merges [][2]int32) ([]byte, error) {
+func marshalTokenizerJSON(specials []string, tokStr []string, merges [][2]int32) ([]byte, error) {
 	var b bytes.Buffer
 	str := func(s string) {
 		var sb bytes.Buffer
@@ -319,8 +319,10 @@ func marshalTokenizerJSON(specials []string, tokStr []string, nSpecial int, merg
 	b.WriteString(",\n  \"decoder\": " + byteLevelDecoder)
 	b.WriteString(",\n  \"model\": {\n    \"type\": \"BPE\", \"dropout\": null, \"unk_token\": null, \"continuing_subword_prefix\": null," +
 		" \"end_of_word_suffix\": null, \"fuse_unk\": false, \"byte_fallback\": false, \"ignore_merges\": false,\n    \"vocab\": {")
-	for id := nSpecial; id < len(tokStr); id++ {
-		if id > nSpecial {
+	// The special tokens are in the model's vocabulary too, at their ids: Hugging Face tokenizers
+	// gives an added token that the model lacks a new id after the vocabulary, whatever its "id".
+	for id := 0; id < len(tokStr); id++ {
+		if id > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString("\n      ")

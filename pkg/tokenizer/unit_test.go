@@ -1,10 +1,12 @@
 package tokenizer
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/go-huggingface/tokenizers/api"
@@ -81,6 +83,7 @@ func TestEncodeNeverControl(t *testing.T) {
 	vocab = append(vocab, "<s", "<s>")
 	doc := `{"added_tokens":[{"id":257,"content":"<s>","special":true}],
 	  "pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"use_regex":false},
+	  "decoder":{"type":"ByteLevel"},
 	  "model":{"type":"BPE","vocab":{` + vocabJSON(vocab) + `},"merges":["< s","<s >"]}}`
 	tok, err := FromJSON([]byte(doc), nil)
 	if err != nil {
@@ -196,28 +199,147 @@ func TestSpecialTokenTextIsContent(t *testing.T) {
 	}
 }
 
-// TestFallbackSentencePieceStyle: a Metaspace (SentencePiece-style) tokenizer.json goes to
-// go-huggingface's hftokenizer; Encode still never matches added tokens.
-func TestFallbackSentencePieceStyle(t *testing.T) {
-	doc := `{"added_tokens":[{"id":0,"content":"<s>","special":true}],
-	  "pre_tokenizer":{"type":"Metaspace","replacement":"▁","add_prefix_space":true},
-	  "decoder":{"type":"Metaspace","replacement":"▁","add_prefix_space":true},
-	  "model":{"type":"BPE","vocab":{"<s>":0,"▁":1,"h":2,"i":3,"▁h":4,"▁hi":5,"<":6,"s":7,">":8,"▁<":9},
-	           "merges":["▁ h","▁h i","▁ <"]}}`
-	tok, err := FromJSON([]byte(doc), []byte(`{"bos_token":"<s>"}`))
+// spDoc is a tiny SentencePiece-style tokenizer.json in Llama 2's shape: Prepend "▁" and
+// Replace " " -> "▁" normalizers, no pre-tokenizer, merges on characters, byte fallback, and
+// a Replace/ByteFallback/Fuse/Strip decoder.
+func spDoc(extraAdded string) string {
+	vocab := []string{"<unk>", "<s>", "</s>"}
+	for b := 0; b < 256; b++ {
+		vocab = append(vocab, fmt.Sprintf("<0x%02X>", b))
+	}
+	vocab = append(vocab, "▁", "h", "i", "▁h", "▁hi", "x") // 259…264
+	return `{"added_tokens":[{"id":0,"content":"<unk>","special":true},{"id":1,"content":"<s>","special":true},
+	    {"id":2,"content":"</s>","special":true}` + extraAdded + `],
+	  "normalizer":{"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},
+	    {"type":"Replace","pattern":{"String":" "},"content":"▁"}]},
+	  "pre_tokenizer":null,
+	  "decoder":{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},
+	    {"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]},
+	  "model":{"type":"BPE","unk_token":"<unk>","fuse_unk":true,"byte_fallback":true,
+	    "vocab":{` + vocabJSON(vocab) + `},"merges":[["▁","h"],"▁h i"]}}`
+}
+
+// TestSentencePieceStyle checks the SentencePiece-style pipeline on spDoc by hand.
+func TestSentencePieceStyle(t *testing.T) {
+	tok, err := FromJSON([]byte(spDoc("")), []byte(`{"bos_token":"<s>","eos_token":"</s>"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.ByteLevel() || tok.BOSID() != 0 {
-		t.Fatalf("byte-level %v, BOS %d", tok.ByteLevel(), tok.BOSID())
+	if tok.ByteLevel() || tok.BOSID() != 1 || tok.EOSID() != 2 || tok.UnkID() != 0 {
+		t.Fatalf("byte-level %v, BOS %d EOS %d unk %d", tok.ByteLevel(), tok.BOSID(), tok.EOSID(), tok.UnkID())
 	}
-	if got := tok.Encode("hi <s>"); !reflect.DeepEqual(got, []int{5, 9, 7, 8}) {
-		t.Errorf("Encode = %v, want [5 9 7 8] (the text <s> spelled out)", got)
+	fb := func(s string) []int { // byte-fallback ids of s
+		var ids []int
+		for _, b := range []byte(s) {
+			ids = append(ids, 3+int(b))
+		}
+		return ids
 	}
-	if got := tok.EncodeSpecial("<s>"); !reflect.DeepEqual(got, []int{0}) {
-		t.Errorf("EncodeSpecial(<s>) = %v, want [0]", got)
+	tests := []struct {
+		text    string
+		want    []int
+		special bool
+	}{
+		{"hi", []int{263}, false},                            // "▁hi": ▁ h -> ▁h, ▁h i -> ▁hi
+		{"hi hi", []int{263, 263}, false},                    // "▁hi▁hi"
+		{" hi", []int{259, 263}, false},                      // "▁▁hi"
+		{"hix你", append([]int{263, 264}, fb("你")...), false}, // byte fallback
+		{"<s>", append([]int{259}, fb("<s>")...), false},     // content never matches <s>
+		{"<s>hi</s>", []int{1, 263, 2}, true},                // Prepend runs per piece
+		{"𠮷", append([]int{259}, fb("𠮷")...), false},         // outside the BMP
+		{"ÿ", append([]int{259}, fb("ÿ")...), false},         // not UTF-8: the byte itself
 	}
-	if _, _, _, err := tok.EncodeJoined([]string{"a"}, []bool{false}); err == nil {
-		t.Error("EncodeJoined accepted a non-byte-level tokenizer")
+	for _, tc := range tests {
+		got := tok.Encode(tc.text)
+		if tc.special {
+			got = tok.EncodeSpecial(tc.text)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("encode %q = %v, want %v", tc.text, got, tc.want)
+		}
+		if dec := tok.Decode(got); !tc.special && dec != tc.text {
+			t.Errorf("Decode(Encode(%q)) = %q", tc.text, dec)
+		}
+	}
+	if got := tok.Decode([]int{1, 263, 2}); got != "<s> hi</s>" {
+		t.Errorf("Decode(<s> ▁hi </s>) = %q, want %q (the reference's)", got, "<s> hi</s>")
+	}
+}
+
+// TestSentencePieceUnknown: without byte fallback, characters outside the vocabulary become
+// <unk>, and runs of them one <unk> (fuse_unk).
+func TestSentencePieceUnknown(t *testing.T) {
+	doc := strings.Replace(spDoc(""), `"byte_fallback":true`, `"byte_fallback":false`, 1)
+	tok, err := FromJSON([]byte(doc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Encode("hi你好x"); !reflect.DeepEqual(got, []int{263, 0, 264}) {
+		t.Errorf("Encode = %v, want [263 0 264]", got)
+	}
+}
+
+// TestUnsupportedFeatures: every tokenizer.json feature this package does not implement is
+// a load error that names it.
+func TestUnsupportedFeatures(t *testing.T) {
+	base := spDoc("")
+	tests := []struct {
+		name, old, new, want string
+	}{
+		{"Unigram", `"type":"BPE"`, `"type":"Unigram"`, `model.type "Unigram"`},
+		{"WordPiece", `"type":"BPE"`, `"type":"WordPiece"`, `model.type "WordPiece"`},
+		{"Metaspace", `"pre_tokenizer":null`, `"pre_tokenizer":{"type":"Metaspace","replacement":"▁"}`, `"Metaspace" is not supported`},
+		{"Whitespace", `"pre_tokenizer":null`, `"pre_tokenizer":{"type":"Whitespace"}`, `"Whitespace" is not supported`},
+		{"Split invert", `"pre_tokenizer":null`, `"pre_tokenizer":{"type":"Split","pattern":{"String":" "},"behavior":"Isolated","invert":true}`, "invert"},
+		{"Lowercase", `{"type":"Prepend","prepend":"▁"}`, `{"type":"Lowercase"}`, `"Lowercase" is not supported`},
+		{"Replace regex", `{"type":"Replace","pattern":{"String":" "}`, `{"type":"Replace","pattern":{"Regex":" +"}`, "Regex pattern"},
+		{"Metaspace decoder", `{"type":"Fuse"}`, `{"type":"Metaspace"}`, `decoder type "Metaspace"`},
+		{"dropout", `"fuse_unk":true`, `"fuse_unk":true,"dropout":0.1`, "dropout"},
+		{"subword prefix", `"fuse_unk":true`, `"fuse_unk":true,"continuing_subword_prefix":"##"`, "continuing_subword_prefix"},
+		{"word suffix", `"fuse_unk":true`, `"fuse_unk":true,"end_of_word_suffix":"</w>"`, "end_of_word_suffix"},
+		{"single_word", `"content":"</s>","special":true`, `"content":"</s>","special":true,"single_word":true`, "single_word"},
+		{"normalized added", `"content":"</s>","special":true`, `"content":"</s>","special":true,"normalized":true`, "normalized"},
+		{"truncation", `{"added_tokens"`, `{"truncation":{"max_length":8},"added_tokens"`, "truncation"},
+		{"padding", `{"added_tokens"`, `{"padding":{"length":8},"added_tokens"`, "padding"},
+		{"no unk, no byte fallback", `"unk_token":"<unk>","fuse_unk":true,"byte_fallback":true`, `"fuse_unk":true`, "no unk_token"},
+		{"unk not in vocab", `"unk_token":"<unk>"`, `"unk_token":"<nope>"`, `unk_token "<nope>"`},
+		{"merge of unknown tokens", `"▁h i"`, `"q z"`, "model.merges[1]"},
+		{"merge with two spaces", `"▁h i"`, `"▁h i x"`, "model.merges[1]"},
+		{"added id clash", `{"id":2,"content":"</s>"`, `{"id":260,"content":"</s>"`, "id 260"},
+		{"negative id", `{"id":2,"content":"</s>"`, `{"id":-2,"content":"</s>"`, "added_tokens[2]"},
+	}
+	for _, tc := range tests {
+		doc := strings.Replace(base, tc.old, tc.new, 1)
+		if doc == base {
+			t.Fatalf("%s: %q not found in the document", tc.name, tc.old)
+		}
+		_, err := FromJSON([]byte(doc), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one naming %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestTextAddedTokens: a non-special added token that is the vocabulary's own entry (as
+// Gemma's "</div>") is matched by Encode; one that is not (a role marker) is spelled out.
+func TestTextAddedTokens(t *testing.T) {
+	tok, err := FromJSON([]byte(spDoc(`,{"id":264,"content":"x","special":false},{"id":300,"content":"hih","special":false}`)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.IsControl(264) || !tok.IsControl(300) || !tok.IsAdded(264) || !tok.IsControl(1) {
+		t.Fatalf("control: x %v, hih %v, <s> %v", tok.IsControl(264), tok.IsControl(300), tok.IsControl(1))
+	}
+	// "hix": x is matched first, so "hi" is its own piece (with its own ▁).
+	if got := tok.Encode("hix"); !reflect.DeepEqual(got, []int{263, 264}) {
+		t.Errorf("Encode(hix) = %v, want [263 264]", got)
+	}
+	for _, id := range tok.Encode("hih") {
+		if tok.IsControl(id) {
+			t.Errorf("Encode(hih) holds control id %d", id)
+		}
+	}
+	if got := tok.EncodeSpecial("hih"); !reflect.DeepEqual(got, []int{300}) {
+		t.Errorf("EncodeSpecial(hih) = %v, want [300]", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/pkg/llama"
 )
 
 // Args are the training options, named (JSON tags) and defaulted as HF TrainingArguments.
@@ -56,6 +57,14 @@ type Args struct {
 	SaveTotalLimit int `json:"save_total_limit"`
 	// DisableTQDM turns the progress line off (HF disable_tqdm).
 	DisableTQDM bool `json:"disable_tqdm"`
+
+	// GradientCheckpointing recomputes each decoder layer's activations in the backward pass
+	// instead of keeping them from the forward pass (HF gradient_checkpointing).
+	GradientCheckpointing bool `json:"gradient_checkpointing"`
+	// LossChunkSize > 0 computes the lm_head and the loss that many tokens at a time, so that the
+	// [tokens, vocab] logits and their gradient are never held whole (llama.ChunkedCausalLMLoss;
+	// TrainingArguments has no such field, the nearest is use_liger_kernel).
+	LossChunkSize int `json:"loss_chunk_size,omitempty"`
 }
 
 // DefaultArgs returns HF TrainingArguments' defaults: learning_rate 5e-5, batch size 8,
@@ -89,6 +98,8 @@ func (a Args) Validate() error {
 		return fmt.Errorf("train: gradient_accumulation_steps = %d must be >= 1", a.GradientAccumulationSteps)
 	case a.MaxSteps <= 0 && (a.NumTrainEpochs <= 0 || math.IsNaN(a.NumTrainEpochs) || math.IsInf(a.NumTrainEpochs, 0)):
 		return fmt.Errorf("train: set max_steps > 0 or num_train_epochs > 0 (got %d, %v)", a.MaxSteps, a.NumTrainEpochs)
+	case a.LossChunkSize < 0:
+		return fmt.Errorf("train: loss_chunk_size = %d must be >= 0 (0: the whole batch at once)", a.LossChunkSize)
 	case a.LoggingSteps < 0 || a.EvalSteps < 0 || a.SaveSteps < 0 || a.SaveTotalLimit < 0:
 		return fmt.Errorf("train: logging_steps, eval_steps, save_steps and save_total_limit must be >= 0")
 	}
@@ -107,6 +118,12 @@ func (a Args) OptimizerConfig() adamw.Config {
 	c.MaxGradNorm = a.MaxGradNorm
 	c.LoRAPlusLRRatio = a.LoRAPlusLRRatio
 	return c
+}
+
+// MemoryOptions returns the memory-lean switches of these arguments (gradient_checkpointing,
+// loss_chunk_size), which the training steps hand to the Model in Inputs.Memory.
+func (a Args) MemoryOptions() llama.MemoryOptions {
+	return llama.MemoryOptions{GradientCheckpointing: a.GradientCheckpointing, LossChunkSize: a.LossChunkSize}
 }
 
 // Schedule returns the learning-rate schedule for a run of totalSteps optimizer steps.

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"github.com/loralab/loralab/pkg/mask"
 	"math/rand/v2"
 	"testing"
 )
@@ -12,9 +13,9 @@ func BenchmarkToyTrainStep(b *testing.B) {
 		b.Run(map[int]string{1: "accumulation=1", 2: "accumulation=2"}[acc], func(b *testing.B) {
 			const V, D, B, T = 512, 128, 8, 128
 			r := rand.New(rand.NewPCG(1, 2))
-			var batches []Batch
+			var batches []mask.Batch
 			for range 4 {
-				var bt Batch
+				var bt mask.Batch
 				for range B {
 					ids, lab := make([]int32, T), make([]int32, T)
 					for i := range ids {

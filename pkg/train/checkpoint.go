@@ -10,12 +10,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // Checkpoint layout: OutputDir/checkpoint-<step>/ holds
@@ -177,12 +176,12 @@ func (t *Trainer) writeCheckpointFiles(dir string) error {
 		name string
 		ts   map[string]*tensors.Tensor
 	}{{TrainableFile, params}, {OptimizerFile, moments.Flatten()}} {
-		data, err := encodeSafetensors(f.ts)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.name, err)
+		ts := make([]safetensors.Tensor, 0, len(f.ts))
+		for _, n := range sortedNames(f.ts) {
+			ts = append(ts, safetensors.Tensor{Name: n, Tensor: f.ts[n]})
 		}
-		if err := writeSynced(filepath.Join(dir, f.name), data); err != nil {
-			return err
+		if err := safetensors.Write(filepath.Join(dir, f.name), ts, map[string]string{"format": "pt"}); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
 	rng, err := tensors.CopyFlatData[uint64](t.rng)
@@ -252,11 +251,11 @@ func (t *Trainer) LoadCheckpoint(ckpt string) error {
 	if st.Data != t.dataPosition(st.GlobalStep) {
 		return wrap(fmt.Errorf("data position %+v does not match this trainer's %+v at step %d", st.Data, t.dataPosition(st.GlobalStep), st.GlobalStep))
 	}
-	params, err := readSafetensors(filepath.Join(ckpt, TrainableFile))
+	params, err := safetensors.ReadAll(filepath.Join(ckpt, TrainableFile))
 	if err != nil {
 		return wrap(err)
 	}
-	flat, err := readSafetensors(filepath.Join(ckpt, OptimizerFile))
+	flat, err := safetensors.ReadAll(filepath.Join(ckpt, OptimizerFile))
 	if err != nil {
 		return wrap(err)
 	}
@@ -309,7 +308,7 @@ func rngDims() []int { return append([]int(nil), graph.RNGStateShape.Dimensions.
 func evalsFromRows(rows []EvalRow) []EvalResult {
 	var out []EvalResult
 	for _, r := range rows {
-		if r.Turn == 0 {
+		if r.Turn < 0 {
 			out = append(out, EvalResult{Step: r.Step, Loss: r.Loss, Perplexity: r.Perplexity, Accuracy: r.Accuracy, Tokens: r.Tokens})
 			continue
 		}
@@ -322,6 +321,3 @@ func evalsFromRows(rows []EvalRow) []EvalResult {
 	}
 	return out
 }
-
-// shapesOf makes a shape (helper for safetensors).
-func shapesOf(dt dtypes.DType, dims []int) shapes.Shape { return shapes.Make(dt, dims...) }

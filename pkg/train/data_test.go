@@ -2,51 +2,10 @@ package train
 
 import (
 	"reflect"
-	"strings"
 	"testing"
-)
 
-func TestPadBatch(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		exs      []Example
-		multiple int
-		wantT    int
-		wantErr  string
-	}{
-		{"longest", []Example{{InputIDs: []int32{1, 2, 3}, Labels: []int32{-100, 2, 3}}, {InputIDs: []int32{4}, Labels: []int32{4}}}, 0, 3, ""},
-		{"multiple", []Example{{InputIDs: []int32{1, 2, 3}, Labels: []int32{-100, 2, 3}}}, 8, 8, ""},
-		{"labels length", []Example{{InputIDs: []int32{1, 2}, Labels: []int32{1}}}, 0, 0, "example 0 has 1 labels"},
-		{"turns length", []Example{{InputIDs: []int32{1, 2}, Labels: []int32{1, 2}, Turns: []int32{1}}}, 0, 0, "turn indices"},
-		{"empty example", []Example{{}}, 0, 0, "is empty"},
-		{"no examples", nil, 0, 0, "no examples"},
-	} {
-		b, err := PadBatch(tc.exs, 7, tc.multiple)
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%s: error %v, want %q", tc.name, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		if _, T := b.Dims(); T != tc.wantT {
-			t.Errorf("%s: T = %d, want %d", tc.name, T, tc.wantT)
-		}
-		if err := b.Validate(); err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-		}
-		last := len(b.InputIDs) - 1
-		if n := len(tc.exs[last].InputIDs); n < tc.wantT && (b.InputIDs[last][n] != 7 || b.Labels[last][n] != IgnoreIndex) {
-			t.Errorf("%s: padding %v / %v", tc.name, b.InputIDs[last], b.Labels[last])
-		}
-	}
-	b, _ := PadBatch([]Example{{InputIDs: []int32{1, 2, 3}, Labels: []int32{1, -100, 3}}}, 0, 0)
-	if got := b.SupervisedTokens(); got != 1 { // the first label is never predicted
-		t.Errorf("SupervisedTokens = %d, want 1", got)
-	}
-}
+	"github.com/loralab/loralab/pkg/mask"
+)
 
 func TestExampleLoaderOrder(t *testing.T) {
 	exs := ToyExamples(10, 16, 1)
@@ -98,7 +57,7 @@ func TestStepsAndWindows(t *testing.T) {
 			t.Errorf("%+v: TotalSteps = %d, want %d", tc, got, tc.wantAll)
 		}
 	}
-	tr := &Trainer{Args: DefaultArgs(), TrainData: &BatchLoader{Batches: make([]Batch, 8)}}
+	tr := &Trainer{Args: DefaultArgs(), TrainData: &BatchLoader{Batches: make([]mask.Batch, 8)}}
 	tr.Args.GradientAccumulationSteps = 3
 	for s, want := range map[int][2]any{0: {0, []int{0, 1, 2}}, 2: {0, []int{6, 7}}, 3: {1, []int{0, 1, 2}}} {
 		e, idx := tr.window(s)

@@ -39,7 +39,7 @@
 //	args.GradientAccumulationSteps = 4
 //	args.OutputDir = "runs/lora"
 //	tr, err := train.New(backend.MustDefault(), model, args,
-//		train.NewExampleLoader(train.FromMask(examples), args.PerDeviceTrainBatchSize, args.Seed), evalLoader)
+//		train.NewExampleLoader(examples, args.PerDeviceTrainBatchSize, args.Seed), evalLoader)
 //	resumed, err := tr.Resume("")        // continue a killed run, if it left a checkpoint
 //	err = tr.Train()
 //	plot.Display(train.LossChart("loss", tr.History(), tr.EvalHistory()))

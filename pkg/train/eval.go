@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/loralab/loralab/pkg/mask"
 )
 
 // EvalResult holds evaluation metrics over the supervised tokens of an eval set.
@@ -15,8 +17,8 @@ type EvalResult struct {
 	Perplexity float64 `json:"eval_perplexity"` // exp(Loss)
 	Accuracy   float64 `json:"eval_accuracy"`   // share of tokens whose arg-max prediction is the label
 	Tokens     int     `json:"eval_tokens"`     // supervised tokens
-	// PerTurn has the same metrics per assistant turn index (1, 2, …), when the batches carry
-	// Turns; a token's turn is that of its label.
+	// PerTurn has the same metrics per turn (0, 1, …: the 0-based numbering of
+	// mask.Example.Turn), when the batches carry Turn; a token's turn is that of its label.
 	PerTurn []TurnMetrics `json:"per_turn,omitempty"`
 }
 
@@ -64,7 +66,7 @@ func (t *Trainer) EvaluateLoader(l Loader) (EvalResult, error) {
 	return res, nil
 }
 
-// evalAcc accumulates sums in float64: index 0 for all tokens, then per turn.
+// evalAcc accumulates sums in float64: key -1 for all tokens, then per turn (0, 1, …).
 type evalAcc struct {
 	nll, correct, n map[int]float64
 }
@@ -90,7 +92,7 @@ func (a *evalAcc) result() EvalResult {
 	r.Loss, r.Perplexity, r.Accuracy, r.Tokens = metrics(-1)
 	var turns []int
 	for k := range a.n {
-		if k > 0 {
+		if k >= 0 {
 			turns = append(turns, k)
 		}
 	}
@@ -103,30 +105,18 @@ func (a *evalAcc) result() EvalResult {
 	return r
 }
 
-func (t *Trainer) evalBatch(b Batch, acc *evalAcc) error {
-	bt, err := batchTensors(b)
+func (t *Trainer) evalBatch(b mask.Batch, acc *evalAcc) error {
+	in := stepIO[any]{Params: anys(t.params), Frozen: anys(t.frozen)}
+	if err := setBatch(&in, b); err != nil {
+		return err
+	}
+	out, err := t.st.call(stepKind{eval: true, packed: b.PositionIDs != nil}, in)
 	if err != nil {
 		return err
 	}
-	e, err := t.st.evalExec(b.PositionIDs != nil)
-	if err != nil {
-		return err
-	}
-	args := make([]any, 0, len(t.params)+len(t.frozen)+4)
-	for _, p := range t.params {
-		args = append(args, p)
-	}
-	for _, p := range t.frozen {
-		args = append(args, p)
-	}
-	args = append(args, bt...)
-	outs, err := e.Call(args...)
-	if err != nil {
-		return err
-	}
-	nll, err1 := tensors.CopyFlatData[float32](outs[0])
-	valid, err2 := tensors.CopyFlatData[float32](outs[1])
-	correct, err3 := tensors.CopyFlatData[float32](outs[2])
+	nll, err1 := tensors.CopyFlatData[float32](out.NLL)
+	valid, err2 := tensors.CopyFlatData[float32](out.Valid)
+	correct, err3 := tensors.CopyFlatData[float32](out.Correct)
 	if err1 != nil || err2 != nil || err3 != nil {
 		return fmt.Errorf("reading eval outputs: %v %v %v", err1, err2, err3)
 	}
@@ -138,8 +128,8 @@ func (t *Trainer) evalBatch(b Batch, acc *evalAcc) error {
 				continue
 			}
 			acc.add(-1, float64(nll[i]), float64(correct[i]))
-			if b.Turns != nil && b.Turns[r][c+1] > 0 {
-				acc.add(int(b.Turns[r][c+1]), float64(nll[i]), float64(correct[i]))
+			if b.Turn != nil && b.Turn[r][c+1] >= 0 {
+				acc.add(int(b.Turn[r][c+1]), float64(nll[i]), float64(correct[i]))
 			}
 		}
 	}

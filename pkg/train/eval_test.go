@@ -10,14 +10,14 @@ import (
 	"github.com/loralab/loralab/pkg/mask"
 )
 
-// hostMetrics computes loss and accuracy per turn (key 0: all tokens) in float64 from logits.
-func hostMetrics(logits []float32, b Batch, V int) (nll, correct, n map[int]float64) {
+// hostMetrics computes loss and accuracy per turn (key -1: all tokens) in float64 from logits.
+func hostMetrics(logits []float32, b mask.Batch, V int) (nll, correct, n map[int]float64) {
 	nll, correct, n = map[int]float64{}, map[int]float64{}, map[int]float64{}
 	B, T := b.Dims()
 	for r := 0; r < B; r++ {
 		for t := 0; t+1 < T; t++ {
 			label := b.Labels[r][t+1]
-			if label == IgnoreIndex {
+			if label == mask.IgnoreIndex {
 				continue
 			}
 			row := logits[(r*T+t)*V : (r*T+t+1)*V]
@@ -36,8 +36,8 @@ func hostMetrics(logits []float32, b Batch, V int) (nll, correct, n map[int]floa
 			if arg == int(label) {
 				c = 1
 			}
-			keys := []int{0}
-			if k := int(b.Turns[r][t+1]); k > 0 {
+			keys := []int{-1}
+			if k := int(b.Turn[r][t+1]); k >= 0 {
 				keys = append(keys, k)
 			}
 			for _, k := range keys {
@@ -52,11 +52,11 @@ func hostMetrics(logits []float32, b Batch, V int) (nll, correct, n map[int]floa
 
 func TestEvaluateMatchesHostComputation(t *testing.T) {
 	tr := newToyTrainer(t, toyArgs(), 0)
-	batch, err := PadBatch(ToyExamples(6, toyVocab, 9), 0, 0)
+	batch, err := mask.PadBatch(ToyExamples(6, toyVocab, 9), 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := tr.EvaluateLoader(&BatchLoader{Batches: []Batch{batch}})
+	res, err := tr.EvaluateLoader(&BatchLoader{Batches: []mask.Batch{batch}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,22 +75,25 @@ func TestEvaluateMatchesHostComputation(t *testing.T) {
 	for _, n := range sortedNames(model.Trainable) {
 		args = append(args, model.Trainable[n])
 	}
-	bt, _ := batchTensors(batch)
-	args = append(args, model.Frozen["lm_head.bias"], bt[0])
+	var bt stepIO[any]
+	if err := setBatch(&bt, batch); err != nil {
+		t.Fatal(err)
+	}
+	args = append(args, model.Frozen["lm_head.bias"], bt.InputIDs)
 	logits := tensors.MustCopyFlatData[float32](e.MustExec(args...)[0])
 	nll, correct, n := hostMetrics(logits, batch, toyVocab)
 
-	if res.Tokens != batch.SupervisedTokens() || float64(res.Tokens) != n[0] {
-		t.Fatalf("tokens %d, batch has %d supervised, host counted %v", res.Tokens, batch.SupervisedTokens(), n[0])
+	if res.Tokens != batch.SupervisedTokens() || float64(res.Tokens) != n[-1] {
+		t.Fatalf("tokens %d, batch has %d supervised, host counted %v", res.Tokens, batch.SupervisedTokens(), n[-1])
 	}
 	close := func(what string, got, want float64) {
 		if math.Abs(got-want) > 1e-5*math.Max(1, math.Abs(want)) {
 			t.Errorf("%s: got %v, want %v", what, got, want)
 		}
 	}
-	close("loss", res.Loss, nll[0]/n[0])
-	close("perplexity", res.Perplexity, math.Exp(nll[0]/n[0]))
-	close("accuracy", res.Accuracy, correct[0]/n[0])
+	close("loss", res.Loss, nll[-1]/n[-1])
+	close("perplexity", res.Perplexity, math.Exp(nll[-1]/n[-1]))
+	close("accuracy", res.Accuracy, correct[-1]/n[-1])
 	if len(res.PerTurn) != 2 {
 		t.Fatalf("per-turn metrics for %d turns, want 2: %+v", len(res.PerTurn), res.PerTurn)
 	}
@@ -110,36 +113,22 @@ func TestEvaluateMatchesHostComputation(t *testing.T) {
 }
 
 // Packing (several examples per row, with position and segment ids) evaluates exactly like
-// padding each example on its own row, and the mask package's examples convert losslessly.
+// padding each example on its own row, per turn too.
 func TestPackedEqualsPadded(t *testing.T) {
 	tr := newToyTrainer(t, toyArgs(), 0)
-	exs := ToyExamples(10, toyVocab, 4)
-	var mexs []mask.Example
-	for _, e := range exs {
-		turn := make([]int32, len(e.Turns))
-		for i, x := range e.Turns {
-			turn[i] = x - 1
-		}
-		mexs = append(mexs, mask.Example{InputIDs: e.InputIDs, Labels: e.Labels, Turn: turn})
-	}
-	back := FromMask(mexs)
-	for i := range exs {
-		if !equalI32(back[i].Turns, exs[i].Turns) {
-			t.Fatalf("FromMask example %d: turns %v, want %v", i, back[i].Turns, exs[i].Turns)
-		}
-	}
+	mexs := ToyExamples(10, toyVocab, 4)
 	rows, _, err := mask.Pack(mexs, 32, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	packed, err := PackedBatches(rows, mexs, 2)
+	packed, err := mask.PackedBatches(rows, mexs, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) >= len(exs) {
-		t.Fatalf("packing made %d rows of %d examples", len(rows), len(exs))
+	if len(rows) >= len(mexs) {
+		t.Fatalf("packing made %d rows of %d examples", len(rows), len(mexs))
 	}
-	padded := &ExampleLoader{Examples: back, BatchSize: 3}
+	padded := &ExampleLoader{Examples: mexs, BatchSize: 3}
 	a, err := tr.EvaluateLoader(&BatchLoader{Batches: packed})
 	if err != nil {
 		t.Fatal(err)
@@ -161,16 +150,4 @@ func TestPackedEqualsPadded(t *testing.T) {
 	if err := tr2.Train(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func equalI32(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

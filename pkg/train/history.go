@@ -29,7 +29,7 @@ type Record struct {
 }
 
 // EvalRow is one row of eval_history.csv: the metrics of one evaluation, for all supervised
-// tokens (Turn 0) or for one assistant turn index.
+// tokens (Turn -1) or for one turn (0, 1, …, as mask.Example.Turn).
 type EvalRow struct {
 	Step       int     `json:"step" parquet:"step"`
 	Turn       int     `json:"turn" parquet:"turn"`
@@ -39,11 +39,11 @@ type EvalRow struct {
 	Tokens     int     `json:"eval_tokens" parquet:"eval_tokens"`
 }
 
-// EvalRows flattens evaluations into rows: the overall metrics as turn 0, then one row per turn.
+// EvalRows flattens evaluations into rows: the overall metrics as turn -1, then one row per turn.
 func EvalRows(evals []EvalResult) []EvalRow {
 	var rows []EvalRow
 	for _, e := range evals {
-		rows = append(rows, EvalRow{Step: e.Step, Loss: e.Loss, Perplexity: e.Perplexity, Accuracy: e.Accuracy, Tokens: e.Tokens})
+		rows = append(rows, EvalRow{Step: e.Step, Turn: -1, Loss: e.Loss, Perplexity: e.Perplexity, Accuracy: e.Accuracy, Tokens: e.Tokens})
 		for _, tm := range e.PerTurn {
 			rows = append(rows, EvalRow{Step: e.Step, Turn: tm.Turn, Loss: tm.Loss, Perplexity: tm.Perplexity,
 				Accuracy: tm.Accuracy, Tokens: tm.Tokens})

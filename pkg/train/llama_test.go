@@ -1,27 +1,30 @@
 package train
 
 import (
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
+	"github.com/loralab/loralab/pkg/mask"
 )
 
 // patternExamples are sequences following tok → (7·tok + 3) mod vocab, the first 3 tokens
 // unsupervised.
-func patternExamples(n, vocab int, seed uint64) []Example {
+func patternExamples(n, vocab int, seed uint64) []mask.Example {
 	r := rand.New(rand.NewPCG(seed, 1))
-	exs := make([]Example, n)
+	exs := make([]mask.Example, n)
 	for i := range exs {
 		tok := int32(r.IntN(vocab))
 		for j := range 8 + r.IntN(8) {
 			tok = (tok*7 + 3) % int32(vocab)
 			lab := tok
 			if j < 3 {
-				lab = IgnoreIndex
+				lab = mask.IgnoreIndex
 			}
 			exs[i].InputIDs = append(exs[i].InputIDs, tok)
 			exs[i].Labels = append(exs[i].Labels, lab)
@@ -95,5 +98,73 @@ func TestTrainLlamaLoRA(t *testing.T) {
 	}
 	if steps, _ := Checkpoints(args.OutputDir); len(steps) != 2 {
 		t.Errorf("checkpoints %v, want [10 20]", steps)
+	}
+}
+
+// gradient_checkpointing and loss_chunk_size reach the LoRA model's loss and change neither the
+// loss nor the LoRA gradients of a window (lora_dropout on: the masks are the same draws).
+func TestTrainLlamaLoRAMemorySwitches(t *testing.T) {
+	base, err := llama.LoadModel(filepath.Join("..", "llama", "testdata", "llama_gqa"))
+	if err != nil {
+		t.Skip("llama test model unavailable:", err)
+	}
+	cfg := lora.DefaultConfig()
+	cfg.LoraDropout = 0.1
+	cfg.TargetModules = lora.TargetNames("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+	ad, err := lora.New(cfg, base, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ad.Tensors { // non-zero B, so that every LoRA tensor has a gradient
+		tensors.MustMutableFlatData(x, func(f []float32) {
+			for i := range f {
+				if f[i] == 0 {
+					f[i] = 0.01 * float32(i%5-2)
+				}
+			}
+		})
+	}
+	exs := patternExamples(8, base.Config.VocabSize, 2)
+	window := []mask.Batch{}
+	for i := 0; i < 2; i++ {
+		b, err := mask.PadBatch(exs[4*i:4*i+4], 0, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		window = append(window, b)
+	}
+	grads := func(ckpt bool, chunk int) (float64, map[string]*tensors.Tensor) {
+		args := toyArgs()
+		args.GradientCheckpointing, args.LossChunkSize = ckpt, chunk
+		tr, err := New(testBackend(t), LoRAModel(base, ad), args, &BatchLoader{Batches: window}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, _, g, err := tr.Gradients(window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loss, g
+	}
+	wantLoss, want := grads(false, 0)
+	for _, tc := range []struct {
+		ckpt  bool
+		chunk int
+	}{{true, 0}, {false, 7}, {true, 16}} {
+		loss, got := grads(tc.ckpt, tc.chunk)
+		if math.Abs(loss-wantLoss) > 1e-5*math.Abs(wantLoss) {
+			t.Errorf("gradient_checkpointing=%v loss_chunk_size=%d: loss %v, want %v", tc.ckpt, tc.chunk, loss, wantLoss)
+		}
+		for name, w := range want {
+			a, b := f32(got[name]), f32(w)
+			var worst, scale float64
+			for i := range b {
+				scale = math.Max(scale, math.Abs(float64(b[i])))
+				worst = math.Max(worst, math.Abs(float64(a[i]-b[i])))
+			}
+			if scale == 0 || worst > 1e-4*scale {
+				t.Errorf("gradient_checkpointing=%v loss_chunk_size=%d: gradient of %s differs by %.3g (scale %.3g)", tc.ckpt, tc.chunk, name, worst, scale)
+			}
+		}
 	}
 }

@@ -34,6 +34,13 @@ func LoRAModel(base *llama.Model, adapter *lora.Adapter) Model {
 			logits := llama.Forward(cfg, w, hook, in.InputIDs, in.PositionIDs, in.SegmentIDs)
 			in.SetRNG(hook.RNG)
 			return logits
+		},
+		Loss: func(in *Inputs) (sum, count *Node) {
+			w := llama.Weights(in.Params())
+			hook := lora.BindTraining(adapter.Plan, w, in.RNG())
+			sum, count = llama.TrainingLoss(cfg, w, hook, in.InputIDs, in.PositionIDs, in.SegmentIDs, in.Labels, in.Memory)
+			in.SetRNG(hook.RNG)
+			return sum, count
 		}}
 }
 
@@ -44,6 +51,9 @@ func FullModel(m *llama.Model) Model {
 	return Model{Trainable: m.Weights, Frozen: map[string]*tensors.Tensor{},
 		Logits: func(in *Inputs) *Node {
 			return llama.Forward(cfg, llama.Weights(in.Params()), nil, in.InputIDs, in.PositionIDs, in.SegmentIDs)
+		},
+		Loss: func(in *Inputs) (sum, count *Node) {
+			return llama.TrainingLoss(cfg, llama.Weights(in.Params()), nil, in.InputIDs, in.PositionIDs, in.SegmentIDs, in.Labels, in.Memory)
 		}}
 }
 

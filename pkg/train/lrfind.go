@@ -6,6 +6,8 @@ import (
 	"math"
 
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/loralab/loralab/pkg/mask"
 )
 
 // LRFindOptions configure the learning-rate range test.
@@ -89,7 +91,7 @@ func (t *Trainer) LRFind(o LRFindOptions) (*LRFindResult, error) {
 	for s := 0; s < o.Steps; s++ {
 		lr := o.MinLR * math.Pow(o.MaxLR/o.MinLR, float64(s)/float64(o.Steps-1))
 		epoch, idx := t.window(savedStep + s)
-		batches := make([]Batch, len(idx))
+		batches := make([]mask.Batch, len(idx))
 		for j, i := range idx {
 			b, err := t.TrainData.Batch(epoch, i)
 			if err != nil {

@@ -5,14 +5,13 @@ import (
 	"sort"
 
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph-building style
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/support/exceptions"
-)
 
-// IgnoreIndex is the label that takes no part in the loss (HF/PyTorch -100).
-const IgnoreIndex = -100
+	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/lora"
+)
 
 // Model is what the trainer trains: named parameters and a function that builds the logits in a
 // GoMLX graph. It knows nothing of the trainer, so any graph can be plugged in (ToyLM in tests
@@ -32,7 +31,7 @@ type Model struct {
 	Logits func(in *Inputs) *Node
 
 	// Loss optionally builds the summed token loss and the count of supervised tokens of a
-	// batch (float32 scalars), replacing the default CausalLMLoss(Logits(in), in.Labels) in
+	// batch (float32 scalars), replacing the default llama.CausalLMLoss(Logits(in), in.Labels) in
 	// training (e.g. a chunked cross entropy that never materialises all logits). It must
 	// follow the HF convention: labels aligned with input_ids, shift inside.
 	Loss func(in *Inputs) (sum, count *Node)
@@ -69,13 +68,16 @@ func (m Model) validate() error {
 type Inputs struct {
 	// Trainable and Frozen are the parameters by name.
 	Trainable, Frozen map[string]*Node
-	// InputIDs and Labels are [B, T] int32; Labels use IgnoreIndex for unsupervised tokens and
+	// InputIDs and Labels are [B, T] int32; Labels use mask.IgnoreIndex for unsupervised tokens and
 	// are aligned with InputIDs (the loss shifts them).
 	InputIDs, Labels *Node
 	// PositionIDs and SegmentIDs are [B, T] int32 for packed batches, nil otherwise.
 	PositionIDs, SegmentIDs *Node
 	// Training is true in training steps (dropout active) and false in evaluation.
 	Training bool
+	// Memory holds the memory-lean switches of Args (gradient_checkpointing, loss_chunk_size)
+	// in training steps; a Model's Loss applies them (LoRAModel and FullModel do).
+	Memory llama.MemoryOptions
 
 	rng *Node // RNG state, threaded through Random calls; nil outside training
 }
@@ -106,18 +108,6 @@ func (in *Inputs) Params() map[string]*Node {
 	return out
 }
 
-// RandomUniform returns values uniform in [0, 1) of the given shape, drawn from the trainer's
-// seeded RNG (its state is saved in checkpoints, so a resumed run draws the same numbers).
-// Outside training it panics: evaluation is deterministic.
-func (in *Inputs) RandomUniform(shape shapes.Shape) *Node {
-	if in.rng == nil {
-		exceptions.Panicf("train: RandomUniform called outside training (Inputs.Training is false)")
-	}
-	var v *Node
-	in.rng, v = RandomUniform(in.rng, shape)
-	return v
-}
-
 // RNG returns the current RNG state node (nil outside training), for graph code that threads
 // its own state, such as lora.BindTraining; give the advanced state back with SetRNG.
 func (in *Inputs) RNG() *Node { return in.rng }
@@ -132,65 +122,15 @@ func (in *Inputs) SetRNG(state *Node) {
 }
 
 // Dropout zeroes each element of x with probability rate and scales the rest by 1/(1−rate)
-// (torch.nn.Dropout) in training; it returns x unchanged in evaluation or when rate is 0.
+// (torch.nn.Dropout, lora.Dropout) in training, drawing from the trainer's RNG; it returns x
+// unchanged in evaluation or when rate is 0.
 func (in *Inputs) Dropout(x *Node, rate float64) *Node {
-	if !in.Training || rate <= 0 {
+	if !in.Training {
 		return x
 	}
-	if rate >= 1 {
-		return ZerosLike(x)
-	}
-	u := in.RandomUniform(x.Shape())
-	keep := GreaterOrEqual(u, Scalar(x.Graph(), x.DType(), rate))
-	return Where(keep, MulScalar(x, 1/(1-rate)), ZerosLike(x))
-}
-
-// CausalLMLoss is the HF causal-LM cross entropy before averaging: the logits at position t
-// predict labels[t+1] (the shift happens here, so labels are aligned with input_ids), and
-// labels equal to IgnoreIndex are skipped. It returns the summed token loss and the number of
-// supervised tokens (float32 scalars); HF's reduction="mean" is sum/count.
-//
-// logits is [B, T, V] float32, labels [B, T] integer.
-func CausalLMLoss(logits, labels *Node) (sum, count *Node) {
-	nll, valid, _ := tokenLosses(logits, labels, false)
-	return ReduceAllSum(nll), ReduceAllSum(valid)
-}
-
-// tokenLosses returns, per position t of [B, T], the negative log-likelihood of labels[t+1]
-// (0 where unsupervised), whether it is supervised (0/1, float32) and, if withCorrect, whether
-// the arg-max of the logits equals it (0/1). The last position is never supervised.
-func tokenLosses(logits, labels *Node, withCorrect bool) (nll, valid, correct *Node) {
-	g := logits.Graph()
-	dims := logits.Shape().Dimensions
-	if len(dims) != 3 {
-		exceptions.Panicf("train: logits have shape %s, want [batch, seq, vocab]", logits.Shape())
-	}
-	B, T, V := dims[0], dims[1], dims[2]
-	lab := ConvertDType(labels, dtypes.Int32)
-	if !lab.Shape().Equal(shapes.Make(dtypes.Int32, B, T)) {
-		exceptions.Panicf("train: labels have shape %s, logits %s", labels.Shape(), logits.Shape())
-	}
-	// Shift the (small) labels rather than slicing the (large) logits: target[t] = labels[t+1].
-	target := ShiftWithScalar(lab, 1, ShiftDirLeft, 1, IgnoreIndex)
-	isValid := NotEqual(target, Scalar(g, dtypes.Int32, IgnoreIndex))
-	safe := Where(isValid, target, ZerosLike(target))
-
-	flat := Reshape(logits, B*T, V)
-	maxLogit := StopGradient(ReduceAndKeep(flat, ReduceMax, -1)) // [N, 1]
-	logSumExp := Add(Log(ReduceSum(Exp(Sub(flat, maxLogit)), -1)), Reshape(maxLogit, B*T))
-	rows := Iota(g, shapes.Make(dtypes.Int32, B*T, 1), 0)
-	idx := Concatenate([]*Node{rows, Reshape(safe, B*T, 1)}, 1) // [N, 2]: (row, label)
-	picked := Gather(flat, idx)                                 // [N]
-	zero := ZerosLike(picked)
-	validF := ConvertDType(Reshape(isValid, B*T), logits.DType())
-	nll = Reshape(Where(Reshape(isValid, B*T), Sub(logSumExp, picked), zero), B, T)
-	valid = Reshape(validF, B, T)
-	if withCorrect {
-		pred := ArgMax(flat, -1, dtypes.Int32)
-		hit := LogicalAnd(Equal(pred, Reshape(safe, B*T)), Reshape(isValid, B*T))
-		correct = Reshape(ConvertDType(hit, logits.DType()), B, T)
-	}
-	return nll, valid, correct
+	var y *Node
+	in.rng, y = lora.Dropout(in.rng, x, rate)
+	return y
 }
 
 // sortedNames returns the keys of m, sorted.

@@ -47,11 +47,11 @@ func BenchmarkEpochPackedVsPadded(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	packed, err := PackedBatches(rows, exs, 2)
+	packed, err := mask.PackedBatches(rows, exs, 2)
 	if err != nil {
 		b.Fatal(err)
 	}
-	padded := &ExampleLoader{Examples: FromMask(exs), BatchSize: 8, Shuffle: true, Seed: 1, PadID: pad, PadToMultipleOf: 8}
+	padded := &ExampleLoader{Examples: exs, BatchSize: 8, Shuffle: true, Seed: 1, PadID: pad, PadToMultipleOf: 8}
 
 	run := func(b *testing.B, loader Loader) {
 		mc := llama.DefaultConfig(tok.VocabSize(), 192, 512, 4, 6, 6)

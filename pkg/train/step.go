@@ -9,9 +9,11 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/mask"
 )
 
-// stepKind selects one of the compiled step graphs.
+// stepKind selects one of the compiled graphs.
 //
 //   - A window of A micro-batches runs A−1 "accumulate" graphs (forward, backward, add the
 //     gradient of the summed token loss to the accumulators) and one "final" graph that does the
@@ -19,8 +21,119 @@ import (
 //     the global norm and applies AdamW — forward, backward, accumulation and update fused.
 //   - hasAcc is false for the first micro-batch of a window (no accumulators yet).
 //   - packed adds position_ids and segment_ids inputs.
+//   - eval is the evaluation graph: per-token loss and accuracy, no gradient.
 type stepKind struct {
-	hasAcc, final, packed bool
+	hasAcc, final, packed, eval bool
+}
+
+// stepIO names what a compiled graph reads and returns. T is *Node inside the graph, any
+// (tensors, donated buffers, float64 scalars) for the host's inputs and *tensors.Tensor for
+// its outputs. slots is the one place that says which fields a graph of a kind has, and in
+// which order: flatten and unflatten follow it on both sides, so nothing is read back by index.
+type stepIO[T any] struct {
+	// Params (trainable), Frozen and the AdamW moments M, V are ordered as stepper.names and
+	// stepper.frozen.
+	Params, Frozen []T
+	// Acc are the gradient accumulators of a window (one per trainable parameter); AccSum and
+	// AccCount its summed token loss and supervised-token count so far.
+	Acc              []T
+	AccSum, AccCount T
+	M, V             []T
+	Step, LR         T // the optimizer step number (1-based) and learning rate: final inputs
+	RNG              T // the dropout RNG state, carried from step to step
+	// The micro-batch: [B, T] int32; PositionIDs and SegmentIDs for packed rows only.
+	InputIDs, Labels, PositionIDs, SegmentIDs T
+
+	// Outputs of the final graph: the window loss (AccSum / AccCount) and the global gradient
+	// norm before clipping. MicroSum (every training graph) is this micro-batch's summed loss.
+	Loss, Norm, MicroSum T
+	// Outputs of the eval graph, [B·T] float32: per-position loss of labels[t+1], whether it
+	// counts (0/1) and whether the arg-max predicts it (0/1).
+	NLL, Valid, Correct T
+}
+
+// slot is one field of a stepIO: a single value or a slice of n values.
+type slot[T any] struct {
+	one  *T
+	many *[]T
+	n    int
+}
+
+// slots lists the fields of the inputs (input=true) or outputs of a graph of kind k, in order;
+// n and f are the numbers of trainable and frozen parameters.
+func (s *stepIO[T]) slots(k stepKind, input bool, n, f int) []slot[T] {
+	one := func(p *T) slot[T] { return slot[T]{one: p} }
+	many := func(p *[]T, c int) slot[T] { return slot[T]{many: p, n: c} }
+	var out []slot[T]
+	switch {
+	case k.eval && input:
+		out = append(out, many(&s.Params, n), many(&s.Frozen, f), one(&s.InputIDs), one(&s.Labels))
+		if k.packed {
+			out = append(out, one(&s.PositionIDs), one(&s.SegmentIDs))
+		}
+	case k.eval:
+		out = append(out, one(&s.NLL), one(&s.Valid), one(&s.Correct))
+	case input:
+		out = append(out, many(&s.Params, n), many(&s.Frozen, f))
+		if k.hasAcc {
+			out = append(out, many(&s.Acc, n), one(&s.AccSum), one(&s.AccCount))
+		}
+		if k.final {
+			out = append(out, many(&s.M, n), many(&s.V, n), one(&s.Step), one(&s.LR))
+		}
+		out = append(out, one(&s.RNG), one(&s.InputIDs), one(&s.Labels))
+		if k.packed {
+			out = append(out, one(&s.PositionIDs), one(&s.SegmentIDs))
+		}
+	case k.final:
+		out = append(out, many(&s.Params, n), many(&s.M, n), many(&s.V, n), one(&s.Loss), one(&s.AccSum),
+			one(&s.AccCount), one(&s.Norm), one(&s.MicroSum), one(&s.RNG))
+	default:
+		out = append(out, many(&s.Acc, n), one(&s.AccSum), one(&s.AccCount), one(&s.MicroSum), one(&s.RNG))
+	}
+	return out
+}
+
+// flatten lays the fields of kind k out in order. A slice of the wrong length is a bug in the
+// trainer, reported as an error.
+func (s *stepIO[T]) flatten(k stepKind, input bool, n, f int) ([]T, error) {
+	var out []T
+	for i, sl := range s.slots(k, input, n, f) {
+		if sl.many == nil {
+			out = append(out, *sl.one)
+			continue
+		}
+		if len(*sl.many) != sl.n {
+			return nil, fmt.Errorf("train: graph %+v slot %d has %d values, want %d", k, i, len(*sl.many), sl.n)
+		}
+		out = append(out, *sl.many...)
+	}
+	return out, nil
+}
+
+// unflatten is the inverse of flatten.
+func unflatten[T any](k stepKind, input bool, n, f int, xs []T) (stepIO[T], error) {
+	var s stepIO[T]
+	i := 0
+	for _, sl := range s.slots(k, input, n, f) {
+		c := 1
+		if sl.many != nil {
+			c = sl.n
+		}
+		if i+c > len(xs) {
+			return s, fmt.Errorf("train: graph %+v has %d values, fewer than its layout", k, len(xs))
+		}
+		if sl.many != nil {
+			*sl.many = xs[i : i+c : i+c]
+		} else {
+			*sl.one = xs[i]
+		}
+		i += c
+	}
+	if i != len(xs) {
+		return s, fmt.Errorf("train: graph %+v has %d values, its layout %d", k, len(xs), i)
+	}
+	return s, nil
 }
 
 // stepper holds the compiled graphs of a model and optimizer configuration.
@@ -29,15 +142,15 @@ type stepper struct {
 	model   Model
 	cfg     adamw.Config
 	hypers  []adamw.Hyper
-	names   []string // trainable, sorted
-	frozen  []string // frozen, sorted
+	names   []string            // trainable, sorted
+	frozen  []string            // frozen, sorted
+	memory  llama.MemoryOptions // the memory-lean switches of the training steps
 	execs   map[stepKind]*Exec
-	evals   map[bool]*Exec // by packed
 }
 
 func newStepper(b compute.Backend, model Model, cfg adamw.Config) (*stepper, error) {
 	s := &stepper{backend: b, model: model, cfg: cfg, names: sortedNames(model.Trainable),
-		frozen: sortedNames(model.Frozen), execs: map[stepKind]*Exec{}, evals: map[bool]*Exec{}}
+		frozen: sortedNames(model.Frozen), execs: map[stepKind]*Exec{}}
 	dims := make([][]int, len(s.names))
 	for i, n := range s.names {
 		dims[i] = model.Trainable[n].Shape().Dimensions
@@ -54,94 +167,100 @@ func (s *stepper) lossOf(in *Inputs) (sum, count *Node) {
 	if s.model.Loss != nil {
 		return s.model.Loss(in)
 	}
-	return CausalLMLoss(s.model.Logits(in), in.Labels)
+	return llama.CausalLMLoss(s.model.Logits(in), in.Labels)
 }
 
-// bindInputs makes the Inputs of a graph from parameter nodes and the batch nodes.
-func (s *stepper) bindInputs(params, frozen, batch []*Node, training bool, rng *Node) *Inputs {
-	in := &Inputs{Trainable: make(map[string]*Node, len(params)), Frozen: make(map[string]*Node, len(frozen)),
-		InputIDs: batch[0], Labels: batch[1], Training: training, rng: rng}
+// bindInputs makes the model's Inputs from a graph's named inputs.
+func (s *stepper) bindInputs(io stepIO[*Node], training bool) *Inputs {
+	in := &Inputs{Trainable: make(map[string]*Node, len(io.Params)), Frozen: make(map[string]*Node, len(io.Frozen)),
+		InputIDs: io.InputIDs, Labels: io.Labels, PositionIDs: io.PositionIDs, SegmentIDs: io.SegmentIDs,
+		Training: training}
+	if training {
+		in.rng = io.RNG
+	}
 	for i, n := range s.names {
-		in.Trainable[n] = params[i]
+		in.Trainable[n] = io.Params[i]
 	}
 	for i, n := range s.frozen {
-		in.Frozen[n] = frozen[i]
+		in.Frozen[n] = io.Frozen[i]
 	}
-	if len(batch) == 4 {
-		in.PositionIDs, in.SegmentIDs = batch[2], batch[3]
+	if training {
+		in.Memory = s.memory
 	}
 	return in
 }
 
-// graph builds the step graph of kind k. Inputs, in order: trainable params (n), frozen (f),
-// [grad accumulators (n), loss sum, token count] if hasAcc, [m (n), v (n), step, lr] if final,
-// rng state, input_ids, labels, [position_ids, segment_ids] if packed.
-//
-// Outputs, not final: grad accumulators (n), loss sum, token count, rng, micro-batch loss sum.
-// Final: params (n), m (n), v (n), window loss, loss sum, token count, grad norm, micro-batch
-// loss sum, rng. A non-finite loss or gradient norm leaves params and moments unchanged.
+// graph builds the graph of kind k (see stepKind and stepIO). A non-finite loss or gradient
+// norm leaves params and moments unchanged.
 func (s *stepper) graph(k stepKind) func([]*Node) []*Node {
 	n, f := len(s.names), len(s.frozen)
-	return func(in []*Node) []*Node {
-		i := 0
-		take := func(c int) []*Node { out := in[i : i+c]; i += c; return out }
-		params, frozen := take(n), take(f)
-		var acc []*Node
-		var accSum, accCount *Node
-		if k.hasAcc {
-			acc = take(n)
-			accSum, accCount = in[i], in[i+1]
-			i += 2
+	return func(flat []*Node) []*Node {
+		in, err := unflatten(k, true, n, f, flat)
+		if err != nil {
+			panic(err)
 		}
-		var m, v []*Node
-		var step, lr *Node
-		if k.final {
-			m, v = take(n), take(n)
-			step, lr = in[i], in[i+1]
-			i += 2
+		var out stepIO[*Node]
+		if k.eval {
+			out = s.evalGraph(in)
+		} else {
+			out = s.trainGraph(k, in)
 		}
-		rng := in[i]
-		i++
-		batch := in[i:]
-
-		inputs := s.bindInputs(params, frozen, batch, true, rng)
-		microSum, count := s.lossOf(inputs)
-		microSum = ConvertDType(microSum, dtypes.Float32)
-		count = ConvertDType(count, dtypes.Float32)
-		grads := Gradient(microSum, params...)
-		sum := microSum
-		if k.hasAcc {
-			for j := range grads {
-				grads[j] = Add(grads[j], acc[j])
-			}
-			sum = Add(sum, accSum)
-			count = Add(count, accCount)
+		outs, err := out.flatten(k, false, n, f)
+		if err != nil {
+			panic(err)
 		}
-		if !k.final {
-			outs := append([]*Node{}, grads...)
-			return append(outs, sum, count, inputs.rng, microSum)
-		}
-		g := sum.Graph()
-		denom := Max(count, ScalarOne(g, dtypes.Float32))
-		for j := range grads {
-			grads[j] = Div(grads[j], denom)
-		}
-		loss := Div(sum, denom)
-		clipped, norm := adamw.ClipGradNorm(grads, s.cfg.MaxGradNorm)
-		newP, newM, newV := adamw.UpdateGraph(params, clipped, m, v, step, lr, s.cfg, s.hypers)
-		ok := LogicalAnd(IsFinite(loss), IsFinite(norm))
-		outs := make([]*Node, 0, 3*n+6)
-		for j := range newP {
-			outs = append(outs, Where(ok, newP[j], params[j]))
-		}
-		for j := range newM {
-			outs = append(outs, Where(ok, newM[j], m[j]))
-		}
-		for j := range newV {
-			outs = append(outs, Where(ok, newV[j], v[j]))
-		}
-		return append(outs, loss, sum, count, norm, microSum, inputs.rng)
+		return outs
 	}
+}
+
+func (s *stepper) trainGraph(k stepKind, in stepIO[*Node]) (out stepIO[*Node]) {
+	inputs := s.bindInputs(in, true)
+	microSum, count := s.lossOf(inputs)
+	microSum = ConvertDType(microSum, dtypes.Float32)
+	count = ConvertDType(count, dtypes.Float32)
+	grads := Gradient(microSum, in.Params...)
+	sum := microSum
+	if k.hasAcc {
+		for j := range grads {
+			grads[j] = Add(grads[j], in.Acc[j])
+		}
+		sum = Add(sum, in.AccSum)
+		count = Add(count, in.AccCount)
+	}
+	out.AccSum, out.AccCount, out.MicroSum, out.RNG = sum, count, microSum, inputs.rng
+	if !k.final {
+		out.Acc = grads
+		return out
+	}
+	g := sum.Graph()
+	denom := Max(count, ScalarOne(g, dtypes.Float32))
+	for j := range grads {
+		grads[j] = Div(grads[j], denom)
+	}
+	out.Loss = Div(sum, denom)
+	clipped, norm := adamw.ClipGradNorm(grads, s.cfg.MaxGradNorm)
+	newP, newM, newV := adamw.UpdateGraph(in.Params, clipped, in.M, in.V, in.Step, in.LR, s.cfg, s.hypers)
+	ok := LogicalAnd(IsFinite(out.Loss), IsFinite(norm))
+	keep := func(updated, old []*Node) []*Node {
+		res := make([]*Node, len(old))
+		for j := range old {
+			res[j] = Where(ok, updated[j], old[j])
+		}
+		return res
+	}
+	out.Params, out.M, out.V, out.Norm = keep(newP, in.Params), keep(newM, in.M), keep(newV, in.V), norm
+	return out
+}
+
+// evalGraph computes per-position loss, supervision and arg-max hits (position t predicts
+// labels[t+1]) with the one cross entropy (llama.TokenNLL).
+func (s *stepper) evalGraph(in stepIO[*Node]) (out stepIO[*Node]) {
+	inputs := s.bindInputs(in, false)
+	logits, targets := llama.FlatShifted(ConvertDType(s.model.Logits(inputs), dtypes.Float32), inputs.Labels)
+	nll, valid := llama.TokenNLL(logits, targets)
+	correct := LogicalAnd(valid, Equal(ArgMax(logits, -1, dtypes.Int32), targets))
+	out.NLL, out.Valid, out.Correct = nll, ConvertDType(valid, dtypes.Float32), ConvertDType(correct, dtypes.Float32)
+	return out
 }
 
 func (s *stepper) exec(k stepKind) (*Exec, error) {
@@ -153,38 +272,37 @@ func (s *stepper) exec(k stepKind) (*Exec, error) {
 		return nil, fmt.Errorf("train: creating the step graph: %w", err)
 	}
 	e.SetMaxCache(-1)
-	s.execs[k] = e.WithName(fmt.Sprintf("train_step_acc%v_final%v_packed%v", k.hasAcc, k.final, k.packed))
+	name := fmt.Sprintf("train_step_acc%v_final%v_packed%v", k.hasAcc, k.final, k.packed)
+	if k.eval {
+		name = fmt.Sprintf("train_eval_packed%v", k.packed)
+	}
+	s.execs[k] = e.WithName(name)
 	return s.execs[k], nil
 }
 
-// evalGraph: inputs params (n), frozen (f), input_ids, labels, [position_ids, segment_ids];
-// outputs per-position nll, supervised (0/1) and correct (0/1), each [B, T] (position t is the
-// prediction of labels[t+1]).
-func (s *stepper) evalGraph(in []*Node) []*Node {
-	n, f := len(s.names), len(s.frozen)
-	inputs := s.bindInputs(in[:n], in[n:n+f], in[n+f:], false, nil)
-	logits := s.model.Logits(inputs)
-	nll, valid, correct := tokenLosses(ConvertDType(logits, dtypes.Float32), inputs.Labels, true)
-	return []*Node{nll, valid, correct}
-}
-
-func (s *stepper) evalExec(packed bool) (*Exec, error) {
-	if e, ok := s.evals[packed]; ok {
-		return e, nil
-	}
-	e, err := NewExec(s.backend, s.evalGraph)
+// call runs the graph of kind k on named inputs and returns its named outputs.
+func (s *stepper) call(k stepKind, in stepIO[any]) (stepIO[*tensors.Tensor], error) {
+	e, err := s.exec(k)
 	if err != nil {
-		return nil, fmt.Errorf("train: creating the eval graph: %w", err)
+		return stepIO[*tensors.Tensor]{}, err
 	}
-	e.SetMaxCache(-1)
-	s.evals[packed] = e.WithName("train_eval")
-	return e, nil
+	n, f := len(s.names), len(s.frozen)
+	args, err := in.flatten(k, true, n, f)
+	if err != nil {
+		return stepIO[*tensors.Tensor]{}, err
+	}
+	outs, err := e.Call(args...)
+	if err != nil {
+		return stepIO[*tensors.Tensor]{}, err
+	}
+	return unflatten(k, false, n, f, outs)
 }
 
-// batchTensors converts a batch to its graph inputs: input_ids, labels[, position_ids, segment_ids].
-func batchTensors(b Batch) ([]any, error) {
+// setBatch puts a batch's matrices into the inputs: input_ids, labels and, for packed rows,
+// position_ids and segment_ids.
+func setBatch(in *stepIO[any], b mask.Batch) error {
 	if err := b.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	B, T := b.Dims()
 	mat := func(m [][]int32) *tensors.Tensor {
@@ -194,9 +312,18 @@ func batchTensors(b Batch) ([]any, error) {
 		}
 		return tensors.FromFlatDataAndDimensions(flat, B, T)
 	}
-	out := []any{mat(b.InputIDs), mat(b.Labels)}
+	in.InputIDs, in.Labels = mat(b.InputIDs), mat(b.Labels)
 	if b.PositionIDs != nil {
-		out = append(out, mat(b.PositionIDs), mat(b.SegmentIDs))
+		in.PositionIDs, in.SegmentIDs = mat(b.PositionIDs), mat(b.SegmentIDs)
 	}
-	return out, nil
+	return nil
+}
+
+// anys converts tensors to graph arguments.
+func anys(ts []*tensors.Tensor) []any {
+	out := make([]any, len(ts))
+	for i, t := range ts {
+		out[i] = t
+	}
+	return out
 }

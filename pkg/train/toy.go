@@ -6,6 +6,8 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph-building style
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/loralab/loralab/pkg/mask"
 )
 
 // ToyLMConfig configures ToyLM.
@@ -62,26 +64,27 @@ func ToyLM(cfg ToyLMConfig) Model {
 }
 
 // ToyExamples returns n deterministic two-turn "dialogues" over a vocabulary of vocab ≥ 8 ids
-// (id 0 is padding): each turn is a prompt of random tokens (label IgnoreIndex) followed by a
-// reply in which every token is (previous·3 + 1) mod vocab, the first from the last prompt token (supervised, Turns = turn index).
+// (id 0 is padding): each turn is a prompt of random tokens (label mask.IgnoreIndex, Turn -1)
+// followed by a reply in which every token is (previous·3 + 1) mod vocab, the first from the
+// last prompt token (supervised, Turn = the 0-based turn index).
 // Lengths vary with the seed, so batches need padding.
-func ToyExamples(n, vocab int, seed uint64) []Example {
+func ToyExamples(n, vocab int, seed uint64) []mask.Example {
 	r := rand.New(rand.NewPCG(seed, 0xe7a))
-	out := make([]Example, n)
+	out := make([]mask.Example, n)
 	for i := range out {
-		var ex Example
-		for turn := int32(1); turn <= 2; turn++ {
+		var ex mask.Example
+		for turn := int32(0); turn < 2; turn++ {
 			for range 2 + r.IntN(3) {
 				ex.InputIDs = append(ex.InputIDs, int32(1+r.IntN(vocab-1)))
-				ex.Labels = append(ex.Labels, IgnoreIndex)
-				ex.Turns = append(ex.Turns, 0)
+				ex.Labels = append(ex.Labels, mask.IgnoreIndex)
+				ex.Turn = append(ex.Turn, -1)
 			}
 			tok := ex.InputIDs[len(ex.InputIDs)-1]
 			for range 2 + r.IntN(4) {
 				tok = (tok*3 + 1) % int32(vocab)
 				ex.InputIDs = append(ex.InputIDs, tok)
 				ex.Labels = append(ex.Labels, tok)
-				ex.Turns = append(ex.Turns, turn)
+				ex.Turn = append(ex.Turn, turn)
 			}
 		}
 		out[i] = ex

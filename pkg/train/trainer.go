@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/plot"
 )
 
@@ -51,7 +52,7 @@ type Trainer struct {
 	warm       map[string]bool
 	lastCkpt   string
 	totalSteps int
-	stopAt     int // when > 0, Train returns once this many steps are done (TrainSteps)
+	stopAt     int    // when > 0, Train returns once this many steps are done (TrainSteps)
 	progressID string // GoNB display id of the progress line; a sweep shares one across trials
 }
 
@@ -77,6 +78,7 @@ func New(b compute.Backend, model Model, args Args, trainData, evalData Loader) 
 	if err != nil {
 		return nil, err
 	}
+	st.memory = args.MemoryOptions()
 	t := &Trainer{Args: args, Model: model, Backend: b, TrainData: trainData, EvalData: evalData, st: st,
 		warm: map[string]bool{}}
 	t.totalSteps = args.TotalSteps(trainData.NumBatches())
@@ -105,7 +107,7 @@ func New(b compute.Backend, model Model, args Args, trainData, evalData Loader) 
 // of per_device_train_batch_size examples reshuffled each epoch from seed, evaluation batches
 // of per_device_eval_batch_size in order (evalExamples may be nil), each padded to its longest
 // example (rounded up to a multiple of 8, to limit recompilations) with padID.
-func NewFromExamples(b compute.Backend, model Model, args Args, trainExamples, evalExamples []Example, padID int32) (*Trainer, error) {
+func NewFromExamples(b compute.Backend, model Model, args Args, trainExamples, evalExamples []mask.Example, padID int32) (*Trainer, error) {
 	if args.PerDeviceTrainBatchSize <= 0 {
 		return nil, fmt.Errorf("train: per_device_train_batch_size = %d must be > 0", args.PerDeviceTrainBatchSize)
 	}
@@ -186,7 +188,7 @@ type stepResult struct {
 }
 
 // shapeKey names a compiled graph and batch shape; buffers are donated only to graphs that ran once.
-func shapeKey(k stepKind, b Batch) string {
+func shapeKey(k stepKind, b mask.Batch) string {
 	B, T := b.Dims()
 	return fmt.Sprintf("%v/%d/%d", k, B, T)
 }
@@ -205,76 +207,53 @@ func (t *Trainer) donate(x *tensors.Tensor, ok bool) any {
 // runWindow runs the micro-batches of one accumulation window and, if update, the AdamW update
 // with learning rate lr as optimizer step number stepNum (1-based). Without update it returns
 // the accumulated (unnormalised) gradients. where names a micro-batch in error messages.
-func (t *Trainer) runWindow(batches []Batch, update bool, stepNum int, lr float64, where func(j int) string) (stepResult, []*tensors.Tensor, error) {
-	n := len(t.params)
-	var acc []*tensors.Tensor
-	var accSum, accCount *tensors.Tensor
+func (t *Trainer) runWindow(batches []mask.Batch, update bool, stepNum int, lr float64, where func(j int) string) (stepResult, []*tensors.Tensor, error) {
 	var res stepResult
+	var acc stepIO[*tensors.Tensor] // the window's accumulators, from the previous micro-batch
 	for j, b := range batches {
 		final := update && j == len(batches)-1
 		k := stepKind{hasAcc: j > 0, final: final, packed: b.PositionIDs != nil}
-		e, err := t.st.exec(k)
-		if err != nil {
-			return res, nil, err
-		}
-		bt, err := batchTensors(b)
-		if err != nil {
+		var in stepIO[any]
+		if err := setBatch(&in, b); err != nil {
 			return res, nil, fmt.Errorf("train: %s: %w", where(j), err)
 		}
 		res.tokens += b.Tokens()
 		key := shapeKey(k, b)
 		warm := t.warm[key]
-		args := make([]any, 0, 4*n+len(t.frozen)+8)
-		for _, p := range t.params {
-			args = append(args, t.donate(p, warm && final))
-		}
-		for _, p := range t.frozen {
-			args = append(args, p)
-		}
-		if k.hasAcc {
-			for _, a := range acc {
-				args = append(args, t.donate(a, warm))
+		donate := func(xs []*tensors.Tensor, ok bool) []any {
+			out := make([]any, len(xs))
+			for i, x := range xs {
+				out[i] = t.donate(x, ok)
 			}
-			args = append(args, accSum, accCount)
+			return out
+		}
+		in.Params, in.Frozen, in.RNG = donate(t.params, warm && final), anys(t.frozen), t.rng
+		if k.hasAcc {
+			in.Acc, in.AccSum, in.AccCount = donate(acc.Acc, warm), acc.AccSum, acc.AccCount
 		}
 		if final {
-			for _, x := range t.m {
-				args = append(args, t.donate(x, warm))
-			}
-			for _, x := range t.v {
-				args = append(args, t.donate(x, warm))
-			}
-			args = append(args, float64(stepNum), lr)
+			in.M, in.V, in.Step, in.LR = donate(t.m, warm), donate(t.v, warm), float64(stepNum), lr
 		}
-		args = append(args, t.rng)
-		args = append(args, bt...)
-		outs, err := e.Call(args...)
+		out, err := t.st.call(k, in)
 		if err != nil {
 			return res, nil, fmt.Errorf("train: %s: %w", where(j), err)
 		}
 		t.warm[key] = true
+		t.rng = out.RNG
+		micro := float64(out.MicroSum.Value().(float32))
+		if math.IsNaN(micro) || math.IsInf(micro, 0) {
+			return res, nil, fmt.Errorf("%s: summed token loss is %v: %w", where(j), micro, ErrNonFinite)
+		}
 		if !final {
-			acc = outs[:n]
-			accSum, accCount, t.rng = outs[n], outs[n+1], outs[n+2]
-			micro := float64(outs[n+3].Value().(float32))
-			if math.IsNaN(micro) || math.IsInf(micro, 0) {
-				return res, nil, fmt.Errorf("%s: summed token loss is %v: %w", where(j), micro, ErrNonFinite)
-			}
+			acc = out
 			continue
 		}
-		copy(t.params, outs[:n])
-		copy(t.m, outs[n:2*n])
-		copy(t.v, outs[2*n:3*n])
-		o := outs[3*n:]
-		res.loss = float64(o[0].Value().(float32))
-		res.sum = float64(o[1].Value().(float32))
-		res.count = float64(o[2].Value().(float32))
-		res.norm = o[3].Value().(float64)
-		micro := float64(o[4].Value().(float32))
-		t.rng = o[5]
+		t.params, t.m, t.v = out.Params, out.M, out.V
+		res.loss = float64(out.Loss.Value().(float32))
+		res.sum = float64(out.AccSum.Value().(float32))
+		res.count = float64(out.AccCount.Value().(float32))
+		res.norm = out.Norm.Value().(float64)
 		switch {
-		case math.IsNaN(micro) || math.IsInf(micro, 0):
-			return res, nil, fmt.Errorf("%s: summed token loss is %v: %w", where(j), micro, ErrNonFinite)
 		case math.IsNaN(res.loss) || math.IsInf(res.loss, 0):
 			return res, nil, fmt.Errorf("%s: window loss is %v: %w", where(j), res.loss, ErrNonFinite)
 		case math.IsNaN(res.norm) || math.IsInf(res.norm, 0):
@@ -282,18 +261,18 @@ func (t *Trainer) runWindow(batches []Batch, update bool, stepNum int, lr float6
 		}
 	}
 	if !update {
-		res.sum = float64(accSum.Value().(float32))
-		res.count = float64(accCount.Value().(float32))
+		res.sum = float64(acc.AccSum.Value().(float32))
+		res.count = float64(acc.AccCount.Value().(float32))
 		res.loss = res.sum / math.Max(1, res.count)
 	}
-	return res, acc, nil
+	return res, acc.Acc, nil
 }
 
 // Gradients returns the loss and the gradients of the trainable parameters over one
 // accumulation window of micro-batches, without updating anything: the window's summed token
 // loss divided by its supervised tokens, and its gradient — equal to the full-batch loss and
 // gradient, however unevenly the tokens fall into micro-batches. It runs the graphs Train runs.
-func (t *Trainer) Gradients(window []Batch) (loss float64, tokens int, grads map[string]*tensors.Tensor, err error) {
+func (t *Trainer) Gradients(window []mask.Batch) (loss float64, tokens int, grads map[string]*tensors.Tensor, err error) {
 	if len(window) == 0 {
 		return 0, 0, nil, fmt.Errorf("train.Gradients: empty window")
 	}
@@ -346,7 +325,7 @@ func (t *Trainer) Train() error {
 		s := t.step
 		epoch, idx := t.window(s)
 		start := time.Now()
-		batches := make([]Batch, len(idx))
+		batches := make([]mask.Batch, len(idx))
 		for j, i := range idx {
 			b, err := t.TrainData.Batch(epoch, i)
 			if err != nil {

@@ -2,6 +2,7 @@ package train
 
 import (
 	"errors"
+	"github.com/loralab/loralab/pkg/mask"
 	"math"
 	"os"
 	"path/filepath"
@@ -133,13 +134,13 @@ func TestSeededReproducibility(t *testing.T) {
 }
 
 // unequalWindow returns two micro-batches with very different numbers of supervised tokens.
-func unequalWindow() []Batch {
-	mk := func(rows [][]int32, sup []int) Batch {
-		var b Batch
+func unequalWindow() []mask.Batch {
+	mk := func(rows [][]int32, sup []int) mask.Batch {
+		var b mask.Batch
 		for r, row := range rows {
 			lab := make([]int32, len(row))
 			for i := range lab {
-				lab[i] = IgnoreIndex
+				lab[i] = mask.IgnoreIndex
 				if i >= len(row)-sup[r] {
 					lab[i] = row[i]
 				}
@@ -149,14 +150,14 @@ func unequalWindow() []Batch {
 		}
 		return b
 	}
-	return []Batch{
+	return []mask.Batch{
 		mk([][]int32{{1, 2, 3, 4, 5, 6, 7, 8}, {3, 4, 5, 6, 7, 8, 9, 10}}, []int{1, 1}),     // 2 tokens
 		mk([][]int32{{9, 8, 7, 6, 5, 4, 3, 2}, {11, 12, 13, 14, 15, 1, 2, 3}}, []int{7, 6}), // 13 tokens
 	}
 }
 
-func concatBatches(bs []Batch) Batch {
-	var out Batch
+func concatBatches(bs []mask.Batch) mask.Batch {
+	var out mask.Batch
 	for _, b := range bs {
 		out.InputIDs = append(out.InputIDs, b.InputIDs...)
 		out.Labels = append(out.Labels, b.Labels...)
@@ -173,7 +174,7 @@ func TestAccumulationNormalisesByWindowTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fullLoss, fullTokens, fullGrads, err := tr.Gradients([]Batch{concatBatches(window)})
+	fullLoss, fullTokens, fullGrads, err := tr.Gradients([]mask.Batch{concatBatches(window)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestAccumulationNormalisesByWindowTokens(t *testing.T) {
 	// Mean of micro-batch means: what HF did before transformers 4.46 (and what naive loops do).
 	var meanOfMeans float64
 	for _, b := range window {
-		l, _, _, err := tr.Gradients([]Batch{b})
+		l, _, _, err := tr.Gradients([]mask.Batch{b})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +206,7 @@ func TestAccumulationNormalisesByWindowTokens(t *testing.T) {
 	}
 
 	// A training step with accumulation over the window equals one step on the full batch.
-	stepWith := func(acc int, batches []Batch) ([]Record, map[string]*tensors.Tensor) {
+	stepWith := func(acc int, batches []mask.Batch) ([]Record, map[string]*tensors.Tensor) {
 		args := toyArgs()
 		args.GradientAccumulationSteps, args.MaxSteps = acc, 2
 		args.MaxGradNorm = 0.05 // clipping active: the clipped norm must be the window's
@@ -221,7 +222,7 @@ func TestAccumulationNormalisesByWindowTokens(t *testing.T) {
 		return tr.History(), p
 	}
 	hA, pA := stepWith(2, window)
-	hF, pF := stepWith(1, []Batch{concatBatches(window)})
+	hF, pF := stepWith(1, []mask.Batch{concatBatches(window)})
 	for i := range hA {
 		if math.Abs(hA[i].Loss-hF[i].Loss) > 1e-5 || math.Abs(hA[i].GradNorm-hF[i].GradNorm) > 1e-5 {
 			t.Errorf("step %d: accumulated loss %v norm %v, full batch loss %v norm %v", i+1, hA[i].Loss, hA[i].GradNorm, hF[i].Loss, hF[i].GradNorm)
@@ -300,7 +301,7 @@ func TestNaNStopsAndKeepsLastGoodCheckpoint(t *testing.T) {
 	clean := unequalWindow()[0]
 	bad := unequalWindow()[1]
 	bad.InputIDs = [][]int32{{9, 8, 7, 15, 5, 4, 3, 2}, {11, 12, 13, 14, 15, 1, 2, 3}}
-	batches := []Batch{clean, clean, clean, bad, clean, clean}
+	batches := []mask.Batch{clean, clean, clean, bad, clean, clean}
 	tr, err := New(testBackend(t), poisonModel(), args, &BatchLoader{Batches: batches}, nil)
 	if err != nil {
 		t.Fatal(err)

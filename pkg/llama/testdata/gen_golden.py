@@ -1,10 +1,14 @@
 #!/usr/bin/python3
-"""Writes tiny random Llama/Qwen2 checkpoints and golden logits for pkg/llama's parity tests.
+"""Writes tiny random Llama/Qwen2/Qwen3/Mistral checkpoints and golden logits for pkg/llama's
+parity tests.
 
-An independent plain-PyTorch implementation of HF transformers' modeling_llama / modeling_qwen2
-math (RMSNorm, rotary embeddings with rotate_half, repeat_kv grouped-query attention, SiLU MLP,
+An independent plain-PyTorch implementation of HF transformers' modeling_llama / modeling_qwen2 /
+modeling_qwen3 / modeling_mistral math (RMSNorm, rotary embeddings with rotate_half and the
+rope_scaling types linear, llama3, yarn and dynamic as in modeling_rope_utils, repeat_kv
+grouped-query attention, Qwen3's per-head q/k RMSNorm, sliding-window attention, SiLU MLP,
 optional q/k/v bias, tied embeddings, explicit position ids, block-diagonal causal mask for
-packed rows). Run with Debian's python3-torch:  /usr/bin/python3 gen_golden.py
+packed rows). Run with Debian's python3-torch:  /usr/bin/python3 gen_golden.py [case ...]
+(no case: all of them).
 Outputs, per case, a directory with config.json, model.safetensors (or shards + index),
 inputs.json and golden.safetensors (logits float32).
 """
@@ -73,6 +77,20 @@ def o_bias(c):
     return c.get("model_type") != "qwen2" and c.get("attention_bias", False)
 
 
+def qk_norm(c):
+    return c.get("model_type") == "qwen3"
+
+
+def layer_window(c, l):
+    """The sliding window of layer l, or None: Mistral's sliding_window on every layer; Qwen2 /
+    Qwen3 with use_sliding_window on layers >= max_window_layers (transformers' layer_types)."""
+    w = c.get("sliding_window")
+    if c.get("model_type") in ("qwen2", "qwen3"):
+        if not c.get("use_sliding_window") or l < c.get("max_window_layers", 0):
+            return None
+    return w
+
+
 def param_shapes(c):
     H, I, V, hd = c["hidden_size"], c["intermediate_size"], c["vocab_size"], head_dim(c)
     nh, nkv = c["num_attention_heads"], c["num_key_value_heads"]
@@ -87,6 +105,9 @@ def param_shapes(c):
         if qkv_bias(c): s[p + "self_attn.v_proj.bias"] = (nkv * hd,)
         s[p + "self_attn.o_proj.weight"] = (H, nh * hd)
         if o_bias(c): s[p + "self_attn.o_proj.bias"] = (H,)
+        if qk_norm(c):
+            s[p + "self_attn.q_norm.weight"] = (hd,)
+            s[p + "self_attn.k_norm.weight"] = (hd,)
         s[p + "mlp.gate_proj.weight"] = (I, H)
         s[p + "mlp.up_proj.weight"] = (I, H)
         s[p + "mlp.down_proj.weight"] = (H, I)
@@ -120,16 +141,73 @@ def rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
-def rope_cos_sin(c, position_ids):
+def rope_inv_freq(c, seq_len):
+    """inv_freq and attention_factor as modeling_rope_utils computes them for the config's
+    rope_scaling (seq_len: max(position_ids) + 1, used by "dynamic")."""
     d = head_dim(c)
-    inv_freq = 1.0 / (c.get("rope_theta", 10000.0) ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
+    base = c.get("rope_theta", 10000.0)
+    rs = c.get("rope_scaling") or {}
+    kind = rs.get("rope_type") or rs.get("type") or "default"
+    exps = torch.arange(0, d, 2, dtype=torch.int64).float() / d
+    if kind in ("default", "linear"):
+        return 1.0 / (base ** exps), 1.0
+    if kind == "llama3":
+        inv = 1.0 / (base ** exps)
+        factor, lo, hi = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"]
+        old = rs["original_max_position_embeddings"]
+        lo_wl, hi_wl = old / lo, old / hi
+        wl = 2 * math.pi / inv
+        out = torch.where(wl > lo_wl, inv / factor, inv)
+        smooth = (old / wl - lo) / (hi - lo)
+        smoothed = (1 - smooth) * out / factor + smooth * out
+        medium = ~(wl < hi_wl) * ~(wl > lo_wl)
+        return torch.where(medium, smoothed, out), 1.0
+    if kind == "yarn":
+        factor = rs["factor"]
+        orig = rs.get("original_max_position_embeddings") or c["max_position_embeddings"]
+
+        def get_mscale(scale, mscale=1.0):
+            return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+        att = rs.get("attention_factor")
+        if att is None:
+            if rs.get("mscale") and rs.get("mscale_all_dim"):
+                att = get_mscale(factor, rs["mscale"]) / get_mscale(factor, rs["mscale_all_dim"])
+            else:
+                att = get_mscale(factor)
+        beta_fast, beta_slow = rs.get("beta_fast") or 32, rs.get("beta_slow") or 1
+
+        def corr_dim(rot):
+            return (d * math.log(orig / (rot * 2 * math.pi))) / (2 * math.log(base))
+
+        low, high = corr_dim(beta_fast), corr_dim(beta_slow)
+        if rs.get("truncate", True):
+            low, high = math.floor(low), math.ceil(high)
+        low, high = max(low, 0), min(high, d - 1)
+        if low == high:
+            high += 0.001
+        ramp = torch.clamp((torch.arange(d // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
+        pos_freqs = base ** exps
+        extra, inter = 1.0 / pos_freqs, 1.0 / (factor * pos_freqs)
+        keep = 1 - ramp
+        return inter * (1 - keep) + extra * keep, att
+    if kind == "dynamic":
+        factor, mpe = rs["factor"], c["max_position_embeddings"]
+        if seq_len > mpe:
+            base = base * ((factor * seq_len / mpe) - (factor - 1)) ** (d / (d - 2))
+        return 1.0 / (base ** exps), 1.0
+    raise ValueError(kind)
+
+
+def rope_cos_sin(c, position_ids):
     rs = c.get("rope_scaling")
+    inv_freq, att = rope_inv_freq(c, int(position_ids.max()) + 1)
     pos = position_ids.float()
     if rs and (rs.get("rope_type") or rs.get("type")) == "linear":
         pos = pos / rs["factor"]
     freqs = pos[:, :, None] * inv_freq[None, None, :]  # [B,T,d/2]
     emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos(), emb.sin()
+    return emb.cos() * att, emb.sin() * att
 
 
 def repeat_kv(x, n_rep):
@@ -162,8 +240,13 @@ def forward(c, w, input_ids, position_ids=None, segment_ids=None, hooks=None):
     allowed = torch.ones(T, T, dtype=torch.bool).tril()[None].expand(B, T, T)
     if segment_ids is not None:
         allowed = allowed & (segment_ids[:, :, None] == segment_ids[:, None, :])
-    mask = torch.zeros(B, 1, T, T)
-    mask = mask.masked_fill(~allowed[:, None], torch.finfo(torch.float32).min)
+    idx = torch.arange(T)
+
+    def mask_for(window):
+        ok = allowed
+        if window is not None:  # transformers: kv_idx > q_idx - sliding_window
+            ok = ok & (idx[None, :] > idx[:, None] - window)[None]
+        return torch.zeros(B, 1, T, T).masked_fill(~ok[:, None], torch.finfo(torch.float32).min)
 
     def W(n):
         return hooks.weight(n, w[n])
@@ -180,13 +263,17 @@ def forward(c, w, input_ids, position_ids=None, segment_ids=None, hooks=None):
     for l in range(c["num_hidden_layers"]):
         p = f"model.layers.{l}."
         h = rms_norm(x, W(p + "input_layernorm.weight"), eps)
-        q = lin(p + "self_attn.q_proj", h, qkv_bias(c)).view(B, T, nh, hd).transpose(1, 2)
-        k = lin(p + "self_attn.k_proj", h, qkv_bias(c)).view(B, T, nkv, hd).transpose(1, 2)
+        q = lin(p + "self_attn.q_proj", h, qkv_bias(c)).view(B, T, nh, hd)
+        k = lin(p + "self_attn.k_proj", h, qkv_bias(c)).view(B, T, nkv, hd)
+        if qk_norm(c):  # Qwen3: RMSNorm over each head's vector, before the rotation
+            q = rms_norm(q, W(p + "self_attn.q_norm.weight"), eps)
+            k = rms_norm(k, W(p + "self_attn.k_norm.weight"), eps)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = lin(p + "self_attn.v_proj", h, qkv_bias(c)).view(B, T, nkv, hd).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k, v = repeat_kv(k, nh // nkv), repeat_kv(v, nh // nkv)
-        att = (q @ k.transpose(2, 3)) / math.sqrt(hd) + mask
+        att = (q @ k.transpose(2, 3)) / math.sqrt(hd) + mask_for(layer_window(c, l))
         att = torch.softmax(att, dim=-1, dtype=torch.float32)
         y = (att @ v).transpose(1, 2).reshape(B, T, nh * hd)
         x = x + lin(p + "self_attn.o_proj", y, o_bias(c))
@@ -228,6 +315,44 @@ CASES = {
                                             num_attention_heads=4, num_key_value_heads=4, rms_norm_eps=1e-5,
                                             attention_bias=True),
                          shards=1, dtype=torch.float16, packed=True),
+    # Qwen3: per-head q/k RMSNorm, head_dim 16 decoupled from hidden/heads (48/4 = 12), tied.
+    "qwen3_qknorm": dict(config=base_config(architectures=["Qwen3ForCausalLM"], model_type="qwen3", vocab_size=83,
+                                            hidden_size=48, intermediate_size=64, num_hidden_layers=2,
+                                            num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                                            rope_theta=1000000.0, tie_word_embeddings=True, torch_dtype="bfloat16",
+                                            use_sliding_window=False, sliding_window=None, max_window_layers=2),
+                         shards=1, dtype=torch.bfloat16, packed=False),
+    # Llama 3.1/3.2 rope_scaling "llama3": frequencies kept, divided by factor, or smoothed.
+    "llama3_rope": dict(config=base_config(vocab_size=61, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                           num_attention_heads=4, num_key_value_heads=1, rope_theta=500000.0,
+                                           max_position_embeddings=256, tie_word_embeddings=True,
+                                           rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                                         "high_freq_factor": 4.0, "original_max_position_embeddings": 64}),
+                        shards=1, dtype=torch.float32, packed=False),
+    # YaRN: interpolation ramp between beta_fast and beta_slow, attention factor 0.1 ln(s) + 1.
+    # max_position_embeddings = factor x original, where transformers versions agree on factor.
+    "llama_yarn": dict(config=base_config(vocab_size=67, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=8192,
+                                          rope_scaling={"rope_type": "yarn", "factor": 4.0,
+                                                        "original_max_position_embeddings": 2048}),
+                       shards=1, dtype=torch.float32, packed=False),
+    # Dynamic NTK: 12 positions > max_position_embeddings 8, so the base grows.
+    "llama_dynamic": dict(config=base_config(vocab_size=53, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                             num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=8,
+                                             rope_scaling={"type": "dynamic", "factor": 2.0}),
+                          shards=1, dtype=torch.float32, packed=False),
+    # Mistral: sliding_window 4 on every layer (12 tokens: the window cuts most of the context).
+    "mistral_window": dict(config=base_config(architectures=["MistralForCausalLM"], model_type="mistral", vocab_size=59,
+                                              hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                              num_attention_heads=4, num_key_value_heads=2, sliding_window=4,
+                                              head_dim=8),
+                           shards=1, dtype=torch.float32, packed=False),
+    # Qwen3 with use_sliding_window: layer 0 full attention, layer 1 a window of 5.
+    "qwen3_window": dict(config=base_config(architectures=["Qwen3ForCausalLM"], model_type="qwen3", vocab_size=47,
+                                            hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                                            num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+                                            use_sliding_window=True, sliding_window=5, max_window_layers=1),
+                         shards=1, dtype=torch.float32, packed=False),
 }
 
 
@@ -272,7 +397,10 @@ def make_inputs(c, gen, packed):
 
 def main():
     torch.manual_seed(0)
+    only = sys.argv[1:]
     for name, case in CASES.items():
+        if only and name not in only:
+            continue
         gen = torch.Generator().manual_seed(sum(map(ord, name)))
         c = case["config"]
         w = random_weights(c, gen)

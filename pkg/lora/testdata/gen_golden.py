@@ -143,7 +143,10 @@ def main():
                 if n.endswith(".bias"):
                     replace[n] = w[n] + 0.2 * torch.randn(w[n].shape, generator=gen)
         for n, t in replace.items():
-            saved["base_model.model." + n] = t
+            # PEFT keeps a LoRA-wrapped module's bias in its base layer: "….k_proj.base_layer.bias".
+            module = n[:-len(".bias")] if n.endswith(".bias") else None
+            key = module + ".base_layer.bias" if module in mods else n
+            saved["base_model.model." + key] = t
         d = os.path.join(HERE, case)
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "adapter_config.json"), "w") as f:

@@ -1,0 +1,81 @@
+package lab
+
+import (
+	"fmt"
+	"maps"
+	"path/filepath"
+
+	"github.com/gomlx/compute"
+	"github.com/loralab/loralab/datasets"
+	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/llama"
+)
+
+// Base is a base model with its tokenizer and chat template.
+type Base struct {
+	*datasets.TinyBase
+	// Name says which base it is in keys and messages: the folder, plus any variant.
+	Name string
+}
+
+// Load loads the base model of a notebook: dir "" is the tiny base model embedded in the
+// repository (datasets/tiny_base, template "tiny"); otherwise a local Hugging Face checkpoint
+// folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json) with its chat
+// template: "deepseek" (deepseek-llm-*-chat), "deepseek3" (DeepSeek-V3/R1), "llama3",
+// "chatml" (Qwen2), "llama2".
+func Load(dir, template string) *Base {
+	if dir == "" {
+		tb, err := datasets.LoadTinyBase()
+		check(err, "loading the tiny base model")
+		return &Base{TinyBase: tb, Name: filepath.Base(tb.Dir)}
+	}
+	if template == "" {
+		Fail(fmt.Errorf("loading %s: name its chat template (deepseek, deepseek3, llama3, chatml, llama2)", dir))
+	}
+	tb, err := datasets.LoadBase(dir, template)
+	check(err, "loading %s", dir)
+	return &Base{TinyBase: tb, Name: dir}
+}
+
+// PadID is the id that pads batches: the tokenizer's pad token, else its end-of-sequence
+// token (as HF's data collators do when tokenizer.pad_token is None), else 0.
+func (b *Base) PadID() int32 {
+	if p := b.Tokenizer.PadID(); p >= 0 {
+		return int32(p)
+	}
+	if e := b.Tokenizer.EOSID(); e >= 0 {
+		return int32(e)
+	}
+	return 0
+}
+
+// String describes the base in one line: folder, architecture, sizes and template.
+func (b *Base) String() string {
+	c := b.Model.Config
+	return fmt.Sprintf("%s: %v, vocab %d, hidden %d, %d layers, %d heads, %.2fM parameters, template %q",
+		b.Name, c.Architectures, c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads,
+		float64(c.NumParams())/1e6, b.Template.Name)
+}
+
+// WithAttentionBias returns a copy of the base whose q/k/v/o projections carry bias vectors,
+// all zero (as with attention_bias=true): it computes exactly what the base computes, but
+// LoraConfig's bias="all" / "lora_only" now have biases to train.
+func (b *Base) WithAttentionBias() *Base {
+	c := *b.Model.Config
+	c.AttentionBias = true
+	m := &llama.Model{Config: &c, Weights: maps.Clone(b.Model.Weights)}
+	for _, s := range c.ParamSpecs() {
+		if _, ok := m.Weights[s.Name]; !ok {
+			m.Weights[s.Name] = llama.NewFloat32Tensor(s.Shape...)
+		}
+	}
+	tb := *b.TinyBase
+	tb.Model = m
+	return &Base{TinyBase: &tb, Name: b.Name + "+attention_bias"}
+}
+
+// Backend is the compute backend every lab function runs on (backend.Default: $GOMLX_BACKEND,
+// else XLA when a PJRT plugin is installed, else the Go backend).
+func Backend() compute.Backend {
+	return Must(backend.Default())
+}

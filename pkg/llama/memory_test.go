@@ -1,0 +1,121 @@
+package llama
+
+import (
+	"fmt"
+	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/backend"
+)
+
+// lossAndGrads runs TrainingLoss with opts on m and returns the loss sum, the token count, the
+// gradient of the loss sum with respect to every weight (by name) and the number of DotGeneral
+// nodes in the graph.
+func lossAndGrads(t *testing.T, m *Model, ids, labels, pos, seg [][]int32, opts MemoryOptions) (float32, float32, map[string][]float32, int) {
+	t.Helper()
+	names := m.ParamNames()
+	args := make([]any, 0, len(names)+4)
+	for _, n := range names {
+		args = append(args, m.Weights[n])
+	}
+	args = append(args, tensors.FromValue(ids), tensors.FromValue(labels))
+	packed := pos != nil
+	if packed {
+		args = append(args, tensors.FromValue(pos), tensors.FromValue(seg))
+	}
+	dots := 0
+	outs, err := ExecOnceN(backend.MustDefault(), func(in []*Node) []*Node {
+		nw := len(names)
+		w := NewWeights(names, in[:nw])
+		var p, s *Node
+		if packed {
+			p, s = in[nw+2], in[nw+3]
+		}
+		sum, count := TrainingLoss(m.Config, w, nil, in[nw], p, s, in[nw+1], opts)
+		grads := Gradient(sum, in[:nw]...)
+		for _, n := range sum.Graph().Nodes() {
+			if n.Type() == NodeTypeDotGeneral {
+				dots++
+			}
+		}
+		return append([]*Node{sum, count}, grads...)
+	}, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads := map[string][]float32{}
+	for i, n := range names {
+		grads[n] = tensors.MustCopyFlatData[float32](outs[2+i])
+	}
+	return tensors.ToScalar[float32](outs[0]), tensors.ToScalar[float32](outs[1]), grads, dots
+}
+
+// TestMemoryOptionsSameLossAndGradients checks that gradient checkpointing and the chunked loss
+// give the loss and the gradients of every weight of the plain path (CausalLMLoss of Forward),
+// within float32 rounding, and that checkpointing really recomputes (more matmuls in the graph).
+func TestMemoryOptionsSameLossAndGradients(t *testing.T) {
+	gqa := DefaultConfig(97, 32, 48, 3, 4, 2)
+	qwen := DefaultConfig(101, 24, 40, 2, 6, 2)
+	qwen.Architectures, qwen.ModelType, qwen.TieWordEmbeddings = []string{"Qwen2ForCausalLM"}, "qwen2", true
+	ids := [][]int32{{1, 5, 9, 33, 2, 7, 70, 12, 3, 44, 8}, {4, 4, 60, 21, 90, 11, 6, 13, 50, 2, 1}}
+	labels := [][]int32{{-100, -100, 9, 33, 2, -100, 70, 12, 3, 44, 8}, {-100, 4, 60, 21, 90, 11, -100, -100, 50, 2, 1}}
+	pos := [][]int32{{0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 5}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}
+	seg := [][]int32{{1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}}
+	for _, tc := range []struct {
+		name     string
+		cfg      *Config
+		pos, seg [][]int32
+	}{{"llama_gqa", gqa, nil, nil}, {"qwen2_tied_bias", qwen, nil, nil}, {"llama_packed", gqa, pos, seg}} {
+		m, err := NewRandomModel(tc.cfg, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.cfg.HasQKVBias() { // random non-zero biases, so that their gradients matter
+			for _, s := range tc.cfg.ParamSpecs() {
+				if b := m.Weights[s.Name]; len(s.Shape) == 1 && s.Name[len(s.Name)-5:] == ".bias" {
+					tensors.MustMutableFlatData(b, func(f []float32) {
+						for i := range f {
+							f[i] = 0.01 * float32(i%7-3)
+						}
+					})
+				}
+			}
+		}
+		wantSum, wantCount, wantGrads, plainDots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, MemoryOptions{})
+		if wantCount != 16 {
+			t.Fatalf("%s: plain path counted %v tokens, want 16", tc.name, wantCount)
+		}
+		for _, opts := range []MemoryOptions{
+			{GradientCheckpointing: true},
+			{LossChunkSize: 1}, {LossChunkSize: 5}, {LossChunkSize: 8}, {LossChunkSize: 22},
+			{GradientCheckpointing: true, LossChunkSize: 6},
+		} {
+			t.Run(fmt.Sprintf("%s/ckpt=%v,chunk=%d", tc.name, opts.GradientCheckpointing, opts.LossChunkSize), func(t *testing.T) {
+				sum, count, grads, dots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, opts)
+				if count != wantCount {
+					t.Errorf("count %v, want %v", count, wantCount)
+				}
+				if d := float64(sum - wantSum); d > 2e-5*float64(wantSum) || d < -2e-5*float64(wantSum) {
+					t.Errorf("loss sum %v, want %v", sum, wantSum)
+				}
+				for name, want := range wantGrads {
+					if e := maxRelErr(grads[name], want); e > 2e-5 {
+						t.Errorf("gradient of %s: max relative error %.3g > 2e-5", name, e)
+					}
+				}
+				// Each decoder layer has 7 projections plus 2 attention matmuls, each recomputed once.
+				extra := 0
+				if opts.GradientCheckpointing {
+					extra += 9 * tc.cfg.NumHiddenLayers
+				}
+				if opts.LossChunkSize > 0 && opts.LossChunkSize < 22 {
+					extra++ // the lm_head of every chunk is recomputed: at least one more matmul
+				}
+				if dots < plainDots+extra {
+					t.Errorf("graph has %d matmuls, plain path %d: want at least %d more (recomputation)", dots, plainDots, extra)
+				}
+			})
+		}
+	}
+}

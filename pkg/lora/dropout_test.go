@@ -1,0 +1,69 @@
+package lora
+
+import (
+	"math"
+	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/loralab/loralab/pkg/backend"
+)
+
+// TestDropout: the share of zeros is the rate (within 4 standard deviations), kept elements are
+// scaled by 1/(1−rate) so the mean is kept, the same seed gives the same mask, the state
+// advances (two draws differ), and an odd number of elements works.
+func TestDropout(t *testing.T) {
+	const n = 3*4096 + 3 // not a multiple of 4
+	flat := make([]float32, n)
+	for i := range flat {
+		flat[i] = 1
+	}
+	ones := tensors.FromFlatDataAndDimensions(flat, 3, n/3)
+	for _, rate := range []float64{0.05, 0.3, 0.9} {
+		run := func(seed int64) (y1, y2 []float32) {
+			outs := MustExecOnceN(backend.MustDefault(), func(x *Node) []*Node {
+				rng := RNGStateFromSeedForGraph(x.Graph(), seed)
+				rng, a := Dropout(rng, x, rate)
+				_, b := Dropout(rng, x, rate)
+				return []*Node{a, b}
+			}, ones)
+			return tensors.MustCopyFlatData[float32](outs[0]), tensors.MustCopyFlatData[float32](outs[1])
+		}
+		a, b := run(7)
+		again, _ := run(7)
+		zeros, same := 0, 0
+		for i := range a {
+			switch {
+			case a[i] == 0:
+				zeros++
+			case math.Abs(float64(a[i])-1/(1-rate)) > 1e-3:
+				t.Fatalf("rate %g: kept element %d is %g, want %g", rate, i, a[i], 1/(1-rate))
+			}
+			if a[i] != again[i] {
+				t.Fatalf("rate %g: same seed, different mask at %d", rate, i)
+			}
+			if (a[i] == 0) == (b[i] == 0) {
+				same++
+			}
+		}
+		share := float64(zeros) / n
+		sd := math.Sqrt(rate * (1 - rate) / n)
+		if math.Abs(share-rate) > 4*sd {
+			t.Errorf("rate %g: %.4f of the elements dropped (sd %.4f)", rate, share, sd)
+		}
+		if same == n {
+			t.Errorf("rate %g: the second draw repeated the first mask", rate)
+		}
+	}
+	// Rate 0 is the identity, rate 1 zeros.
+	outs := MustExecOnceN(backend.MustDefault(), func(x *Node) []*Node {
+		rng := RNGStateFromSeedForGraph(x.Graph(), 1)
+		_, a := Dropout(rng, x, 0)
+		_, b := Dropout(rng, x, 1)
+		return []*Node{a, b}
+	}, tensors.FromValue([]float32{1, 2, 3}))
+	if a, b := tensors.MustCopyFlatData[float32](outs[0]), tensors.MustCopyFlatData[float32](outs[1]); a[2] != 3 || b[2] != 0 {
+		t.Errorf("rate 0 gave %v, rate 1 gave %v", a, b)
+	}
+}
