@@ -73,7 +73,7 @@ func EvalReplies(b compute.Backend, base *TinyBase, name, split string, limit in
 	args := train.DefaultArgs()
 	args.MaxSteps, args.DisableTQDM = 1, true
 	loader := func(exs []mask.Example) train.Loader {
-		return &train.ExampleLoader{Examples: train.FromMask(exs), BatchSize: 16, PadID: int32(base.Tokenizer.PadID()), PadToMultipleOf: 64}
+		return &train.ExampleLoader{Examples: exs, BatchSize: 16, PadID: int32(base.Tokenizer.PadID()), PadToMultipleOf: 64}
 	}
 	tr, err := train.New(b, train.FullModel(base.Model), args, loader(all), nil)
 	if err != nil {

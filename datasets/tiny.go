@@ -65,19 +65,15 @@ func LoadBase(dir, template string) (*TinyBase, error) {
 }
 
 // Encode renders conv with the template (and the generation prompt when addGenerationPrompt)
-// and returns its token ids, tokenized as pkg/mask tokenizes training examples: message text
-// never becomes control tokens.
+// and returns its token ids: mask.EncodeConversation, the project's one render-then-encode
+// (message text never becomes control tokens).
 func (t *TinyBase) Encode(conv chat.Conversation, addGenerationPrompt bool) ([]int, error) {
-	segs, err := t.Template.Render(conv, addGenerationPrompt)
+	ids32, err := mask.EncodeConversation(conv, t.Template, t.Tokenizer, addGenerationPrompt)
 	if err != nil {
 		return nil, err
 	}
-	exs, err := mask.Build(segs, t.Tokenizer, mask.TrainOnPrompt, mask.Options{})
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]int, len(exs[0].InputIDs))
-	for i, id := range exs[0].InputIDs {
+	ids := make([]int, len(ids32))
+	for i, id := range ids32 {
 		ids[i] = int(id)
 	}
 	return ids, nil

@@ -22,6 +22,7 @@ import (
 
 type options struct {
 	data, out, checkpoints              string
+	tokenizerOnly                       bool
 	vocab, hidden, inter, layers, heads int
 	kvHeads, seq, batch, steps          int
 	warmup, evalEvery, evalRows         int
@@ -33,6 +34,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.data, "data", "datasets/pretrain", "folder with train.parquet and validation.parquet")
 	flag.StringVar(&o.out, "out", "datasets/tiny_base", "output model folder")
+	flag.BoolVar(&o.tokenizerOnly, "tokenizer-only", false, "train and save the tokenizer only")
 	flag.StringVar(&o.checkpoints, "checkpoints", "", "folder for checkpoints (resumes from the last one); none when empty")
 	flag.IntVar(&o.vocab, "vocab", 4096, "tokenizer vocabulary size (incl. bytes and special tokens)")
 	flag.IntVar(&o.hidden, "hidden", 192, "hidden_size")

@@ -18,16 +18,16 @@ import (
 	"github.com/loralab/loralab/pkg/train"
 )
 
-// encodeStreams renders and encodes each conversation (pkg/mask's encoding: message text never
-// becomes control tokens) and returns one token stream per conversation.
+// encodeStreams renders and encodes each conversation (mask.EncodeConversation: message text
+// never becomes control tokens) and returns one token stream per conversation.
 func encodeStreams(tmpl chat.Template, tok mask.Encoder, convs []chat.Conversation) ([][]int32, error) {
-	exs, err := mask.BuildAll(convs, tmpl, tok, mask.TrainOnPrompt, mask.Options{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]int32, len(exs))
-	for i, e := range exs {
-		out[i] = e.InputIDs
+	out := make([][]int32, len(convs))
+	for i, c := range convs {
+		ids, err := mask.EncodeConversation(c, tmpl, tok, false)
+		if err != nil {
+			return nil, fmt.Errorf("conversation %d: %w", i, err)
+		}
+		out[i] = ids
 	}
 	return out, nil
 }
@@ -50,10 +50,10 @@ func packRows(streams [][]int32, seq int, seed uint64) [][]int32 {
 
 // lmBatches groups rows into batches of batch rows for a plain next-token objective: every
 // token is supervised (labels = input_ids; the loss shifts them).
-func lmBatches(rows [][]int32, batch int) []train.Batch {
-	var out []train.Batch
+func lmBatches(rows [][]int32, batch int) []mask.Batch {
+	var out []mask.Batch
 	for i := 0; i+batch <= len(rows); i += batch {
-		out = append(out, train.Batch{InputIDs: rows[i : i+batch], Labels: rows[i : i+batch]})
+		out = append(out, mask.Batch{InputIDs: rows[i : i+batch], Labels: rows[i : i+batch]})
 	}
 	return out
 }
@@ -103,7 +103,7 @@ func run(o options) error {
 	fmt.Printf("corpus: %d train and %d validation conversations\n", len(trainConvs), len(validConvs))
 
 	tok, err := trainTokenizer(o, tmpl, trainConvs)
-	if err != nil {
+	if err != nil || o.tokenizerOnly {
 		return err
 	}
 	trainStreams, err := encodeStreams(tmpl, tok, trainConvs)
