@@ -371,7 +371,7 @@ func runPeer(o options, cfg *llama.Config, batch int) result {
 	b2i := map[bool]string{false: "0", true: "1"}
 	pr, err := bench.RunPeer(bench.PeerOptions{Python: o.python, Script: o.peerScript, Shape: s,
 		Steps: o.steps, Warmup: o.warmup, Threads: o.peerThreads, TimeBin: timeBin, Timeout: o.timeout,
-		Env: []string{fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", runtime.NumCPU())},
+		BLASThreads: runtime.NumCPU(),
 		Args: []string{"--kv-heads", strconv.Itoa(cfg.NumKeyValueHeads), "--qkv-bias", b2i[cfg.HasQKVBias()],
 			"--tied", b2i[cfg.TieWordEmbeddings], "--rope-theta", fmt.Sprint(cfg.RopeTheta), "--eps", fmt.Sprint(cfg.RMSNormEps)}})
 	if err != nil {
