@@ -116,9 +116,9 @@ type PeerOptions struct {
 	// torch's set_num_threads does not size; the peer's best configuration seen is 1 torch
 	// thread with BLAS on every core.
 	BLASThreads int
-	Env              []string      // extra KEY=VALUE environment entries, e.g. OMP_WAIT_POLICY=PASSIVE
-	Args             []string      // extra flags for the script (e.g. --kv-heads 2 for pkg/bench/peer/torch_lora_peer.py)
-	Timeout          time.Duration // 0 = none
+	Env         []string      // extra KEY=VALUE environment entries, e.g. OMP_WAIT_POLICY=PASSIVE
+	Args        []string      // extra flags for the script (e.g. --kv-heads 2 for pkg/bench/peer/torch_lora_peer.py)
+	Timeout     time.Duration // 0 = none
 }
 
 // HasTorch reports whether python can import torch, and its version.

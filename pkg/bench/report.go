@@ -23,13 +23,13 @@ type Run struct {
 // Report is a Go-versus-peer comparison.
 type Report struct {
 	Machine         Machine
-	LoadStart       string // load averages when the comparison started
-	LoadEnd         string // … and when it ended
-	Backend         string // GoMLX backend line
+	LoadStart       string      // load averages when the comparison started
+	LoadEnd         string      // … and when it ended
+	Backend         string      // GoMLX backend line
 	Peers           []BLASProbe // each peer interpreter compared: its torch, BLAS library and matmul GFLOP/s
 	Refused         []BLASProbe // peer interpreters not compared because they run on the reference BLAS
 	PeerNote        string      // why the peer did not run, if it did not
-	PeerBLASThreads string // how the peer's BLAS thread pool was sized
+	PeerBLASThreads string      // how the peer's BLAS thread pool was sized
 	Shape           Shape
 	Steps, Warmup   int
 	Runs            []Run

@@ -47,10 +47,10 @@ func main() {
 // options are the command's flags.
 type options struct {
 	dir, name, dtypes, batches, modes, md, child, peerScript, python, memLimit string
-	seq, steps, warmup, lossChunk, gen, peerThreads, batch                      int
-	mode, dtype                                                                 string
-	peer                                                                        bool
-	timeout                                                                     time.Duration
+	seq, steps, warmup, lossChunk, gen, peerThreads, batch                     int
+	mode, dtype                                                                string
+	peer                                                                       bool
+	timeout                                                                    time.Duration
 }
 
 func run(args []string) error {
