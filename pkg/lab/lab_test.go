@@ -92,7 +92,7 @@ func TestExamplesSkipInvalidRows(t *testing.T) {
 	if len(set.Examples) != 2 || set.Supervised() == 0 || !strings.Contains(set.String(), "2 conversations → 2 samples") {
 		t.Errorf("examples: %s", set)
 	}
-	if msg := failed(t, func() { base.ExamplesFrom("chats", convs, DataOptions{MaxLength: 3}) }); !strings.Contains(msg, "no examples left") {
+	if msg := failed(t, func() { base.ExamplesFrom("chats", convs, DataOptions{MaxLength: 3}) }); !strings.Contains(msg, "max_length dropped every sample") {
 		t.Errorf("every sample too long: %q", msg)
 	}
 }

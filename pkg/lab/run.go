@@ -16,6 +16,8 @@ import (
 	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/plot"
 	"github.com/loralab/loralab/pkg/train"
+	"github.com/loralab/loralab/pkg/train/progress"
+	"github.com/loralab/loralab/pkg/train/trainplot"
 )
 
 // Set holds options by their Hugging Face names: TrainingArguments names ("learning_rate",
@@ -137,7 +139,7 @@ func (r *Run) SaveAdapter(dir string) {
 
 // LossChart draws the run's training loss and its eval loss.
 func (r *Run) LossChart(title string) plot.Chart {
-	return train.LossChart(title, r.History, r.Evals)
+	return trainplot.LossChart(title, r.History, r.Evals)
 }
 
 // LiveCharts draws the loss curves of a single FineTune while it trains (in a notebook).
@@ -183,7 +185,10 @@ func (b *Base) fineTune(name string, params Set, cfg lora.Config, args train.Arg
 	}
 	tr, err := train.New(Backend(), train.LoRAModel(b.Model, adapter), r.Args, trainData, evalData)
 	check(err, "run %s", name)
-	tr.LiveChart = live
+	progress.Attach(tr, nil)
+	if live {
+		trainplot.AttachLive(tr)
+	}
 	if evalSet != nil {
 		_, err := tr.Evaluate()
 		check(err, "run %s: evaluating the base model", name)
@@ -345,10 +350,10 @@ func (rs Runs) Table() string { return rs.Results().Table() }
 
 // Curves overlays the runs' training loss (eval false) or eval loss (eval true).
 func (rs Runs) Curves(title string, eval bool) plot.Chart {
-	return train.SweepCurvesChart(title, rs.Results(), eval)
+	return trainplot.SweepCurvesChart(title, rs.Results(), eval)
 }
 
 // Heatmap draws the final eval loss over two options of the runs (e.g. "r", "lora_alpha").
 func (rs Runs) Heatmap(title, xKey, yKey string) plot.Chart {
-	return train.ParamHeatmap(title, rs.Results(), xKey, yKey)
+	return trainplot.ParamHeatmap(title, rs.Results(), xKey, yKey)
 }

@@ -30,12 +30,17 @@ func FlatShifted(logits, labels *Node) (flatLogits, targets *Node) {
 		exceptions.Panicf("llama: logits have shape %s, want [batch, seq, vocab]", logits.Shape())
 	}
 	B, T, V := dims[0], dims[1], dims[2]
-	lab := ConvertDType(labels, dtypes.Int32)
-	if lab.Rank() != 2 || lab.Shape().Dimensions[0] != B || lab.Shape().Dimensions[1] != T {
+	if labels.Rank() != 2 || labels.Shape().Dimensions[0] != B || labels.Shape().Dimensions[1] != T {
 		exceptions.Panicf("llama: labels have shape %s, logits %s", labels.Shape(), logits.Shape())
 	}
-	lab = ShiftWithScalar(lab, 1, ShiftDirLeft, 1, mask.IgnoreIndex)
-	return Reshape(logits, B*T, V), Reshape(lab, B*T)
+	return Reshape(logits, B*T, V), shiftedTargets(labels)
+}
+
+// shiftedTargets returns the targets of labels [B, T] flattened to [B·T] int32:
+// target[b·T+t] = labels[b, t+1], mask.IgnoreIndex at each row's last position.
+func shiftedTargets(labels *Node) *Node {
+	lab := ShiftWithScalar(ConvertDType(labels, dtypes.Int32), 1, ShiftDirLeft, 1, mask.IgnoreIndex)
+	return Reshape(lab, labels.Shape().Size())
 }
 
 // TokenCrossEntropy returns the summed cross entropy of logits [N, V] against labels [N] (int32),

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/loralab/loralab/pkg/mask"
 )
 
 // MemoryOptions are the memory-lean training switches. Both change how much is held in memory
@@ -110,8 +109,7 @@ func ChunkedCausalLMLoss(cfg *Config, w Weights, adapter Adapter, hidden, labels
 		panic(fmt.Errorf("llama.ChunkedCausalLMLoss: labels have shape %s, want [%d, %d]", labels.Shape(), B, T))
 	}
 	N := B * T
-	lab := ShiftWithScalar(ConvertDType(labels, dtypes.Int32), 1, ShiftDirLeft, 1, mask.IgnoreIndex)
-	lab = Reshape(lab, N)
+	lab := shiftedTargets(labels)
 	h := Reshape(hidden, N, H)
 	if chunkSize <= 0 || chunkSize >= N {
 		return TokenCrossEntropy(LMHead(cfg, w, adapter, h), lab)

@@ -72,12 +72,12 @@ func BenchmarkEpochPackedVsPadded(b *testing.B) {
 				b.Fatal(err)
 			}
 			var first float64
-			tr.OnStep = func(r Record) error {
+			tr.Attach(Hook{OnStep: func(_ *Trainer, r Record) error {
 				if r.Step == loader.NumBatches() {
 					first = r.ElapsedSeconds
 				}
 				return nil
-			}
+			}})
 			if err := tr.Train(); err != nil {
 				b.Fatal(err)
 			}
