@@ -1,0 +1,91 @@
+package llama
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/loralab/loralab/pkg/backend"
+)
+
+func randomTensor(r *rand.Rand, dims ...int) *tensors.Tensor {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return tensors.FromFlatDataAndDimensions(v, dims...)
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+// TestBatchedDotSameGradients checks that batchedDot's products and gradients equal those GoMLX
+// derives for the plain DotGenerals of attention (grouped-query shape, group 2; scores q·kᵀ with
+// the smaller lhs, output p·v with the smaller gradient), through a softmax and weighted sums so
+// that every element gets a different gradient.
+func TestBatchedDotSameGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	q, k, v := randomTensor(r, 2, 3, 7, 2, 4), randomTensor(r, 2, 3, 6, 4), randomTensor(r, 2, 3, 6, 4)
+	w := randomTensor(r, 2, 3, 7, 2, 4)
+	run := func(custom bool) [][]float32 {
+		outs, err := ExecOnceN(backend.MustDefault(), func(qh, kh, vh, wt *Node) []*Node {
+			var att *Node
+			if custom {
+				att = batchedDot(Softmax(batchedDot(qh, kh, 3), -1), vh, 2)
+			} else {
+				s := DotGeneral(qh, []int{4}, []int{0, 1}, kh, []int{3}, []int{0, 1})
+				att = DotGeneral(Softmax(s, -1), []int{4}, []int{0, 1}, vh, []int{2}, []int{0, 1})
+			}
+			loss := ReduceAllSum(Mul(att, wt))
+			return append([]*Node{att}, Gradient(loss, qh, kh, vh)...)
+		}, q, k, v, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flat [][]float32
+		for _, o := range outs {
+			flat = append(flat, tensors.MustCopyFlatData[float32](o))
+		}
+		return flat
+	}
+	want, got := run(false), run(true)
+	for i, what := range []string{"attention", "dq", "dk", "dv"} {
+		if d := maxAbsDiff(got[i], want[i]); d > 1e-5 {
+			t.Errorf("%s: max |batchedDot - DotGeneral| = %.3g", what, d)
+		}
+	}
+}
+
+// TestAttentionFusedEqualsDecomposed checks that the KV-cache path (GoMLX's fused attention)
+// gives the decomposed path's output under a packed (block-diagonal causal) mask with grouped
+// query heads.
+func TestAttentionFusedEqualsDecomposed(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	B, T, nH, nKV, hd := 2, 6, 4, 2, 8
+	q, k, v := randomTensor(r, B, T, nH, hd), randomTensor(r, B, T, nKV, hd), randomTensor(r, B, T, nKV, hd)
+	seg := tensors.FromValue([][]int32{{0, 0, 0, 1, 1, 2}, {0, 0, 0, 0, 0, 0}})
+	run := func(cached bool) []float32 {
+		out, err := ExecOnce(backend.MustDefault(), func(q, k, v, seg *Node) *Node {
+			mask := Reshape(CausalMask(seg, seg), B, 1, T, 1, T)
+			return attention(q, k, v, mask, cached)
+		}, q, k, v, seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tensors.MustCopyFlatData[float32](out)
+	}
+	if d := maxAbsDiff(run(true), run(false)); d > 1e-5 {
+		t.Errorf("max |fused - decomposed| = %.3g", d)
+	}
+}
