@@ -66,26 +66,3 @@ func TestBatchedDotSameGradients(t *testing.T) {
 		}
 	}
 }
-
-// TestAttentionFusedEqualsDecomposed checks that the KV-cache path (GoMLX's fused attention)
-// gives the decomposed path's output under a packed (block-diagonal causal) mask with grouped
-// query heads.
-func TestAttentionFusedEqualsDecomposed(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	B, T, nH, nKV, hd := 2, 6, 4, 2, 8
-	q, k, v := randomTensor(r, B, T, nH, hd), randomTensor(r, B, T, nKV, hd), randomTensor(r, B, T, nKV, hd)
-	seg := tensors.FromValue([][]int32{{0, 0, 0, 1, 1, 2}, {0, 0, 0, 0, 0, 0}})
-	run := func(cached bool) []float32 {
-		out, err := ExecOnce(backend.MustDefault(), func(q, k, v, seg *Node) *Node {
-			mask := Reshape(CausalMask(seg, seg), B, 1, T, 1, T)
-			return attention(q, k, v, mask, cached)
-		}, q, k, v, seg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tensors.MustCopyFlatData[float32](out)
-	}
-	if d := maxAbsDiff(run(true), run(false)); d > 1e-5 {
-		t.Errorf("max |fused - decomposed| = %.3g", d)
-	}
-}

@@ -7,7 +7,6 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
-	attn "github.com/gomlx/gomlx/ml/layers/attention"
 )
 
 // Adapter changes the model inside a graph: LoRA (package lora) implements it. Module names
@@ -223,7 +222,7 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 		cache.Values[l] = DynamicUpdateSlice(cache.Values[l], v, []*Node{zero, start, zero, zero})
 		k, v = cache.Keys[l], cache.Values[l]
 	}
-	att := attention(q, k, v, mask5, cache != nil) // [B, T, nH*hd]
+	att := attention(q, k, v, mask5) // [B, T, nH*hd]
 	x = Add(x, proj(cfg, w, adapter, p+"self_attn.o_proj", att, cfg.HasOBias()))
 
 	h = rmsNorm(x, w.get(p+"post_attention_layernorm.weight"), cfg.RMSNormEps)
@@ -237,27 +236,21 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 // [B, S, nKV, hd] and mask5 [B, 1, T, 1, S] (true = may attend; a token's own causal, packed or
 // sliding-window mask, always exact). It returns [B, T, nH·hd].
 //
-// With a KV cache (generation: no gradient) it uses GoMLX's fused scaled-dot-product attention
-// (attention.Core; the Go backend's FusedScaledDotProductAttention reads q, k and v in place,
-// [B, S, heads, hd], with the mask as given), falling back to the decomposed form below where a
-// backend lacks it. Training does not take the fused op: the Go backend has no fused backward,
-// so its VJP would recompute the decomposed scores beside the fused forward.
+// GoMLX's fused scaled-dot-product attention (attention.Core) is not used: the Go backend has no
+// fused backward (its VJP would recompute these scores beside the fused forward), and its fused
+// forward (a scalar loop per query row) made KV-cache decoding 1.5–1.8× more CPU per token than
+// this form (pkg/bench/NOTES.md).
 //
-// The decomposed form is grouped-query attention without repeating k/v (query head
-// h = kv*group + j), laid out batch-major ([B, nKV, ...]) so that every DotGeneral and its
-// gradients run as plain batched matmuls in the Go backend (lhs contracting axes last), with
-// two exceptions taken care of: the head transposes are rank-4 [0, 2, 1, 3] ones (the backend's
+// It is grouped-query attention without repeating k/v (query head h = kv*group + j), laid out
+// batch-major ([B, nKV, ...]) so that every DotGeneral and its gradients run as plain batched
+// matmuls in the Go backend (lhs contracting axes last), with two exceptions taken care of: the head transposes are rank-4 [0, 2, 1, 3] ones (the backend's
 // fast path; rank 5 would go through its element-by-element iterator), and the key and value
 // gradients are formed without transposing a [B, nKV, T, group, S] tensor (batchedDot).
-func attention(q, k, v, mask5 *Node, cached bool) *Node {
-	qd, kd := q.Shape().Dimensions, k.Shape().Dimensions
+func attention(q, k, v, mask5 *Node) *Node {
+	qd := q.Shape().Dimensions
 	B, T, nH, hd := qd[0], qd[1], qd[2], qd[3]
-	S, nKV := kd[1], kd[2]
+	nKV := k.Shape().Dimensions[2]
 	group := nH / nKV
-	if cached {
-		out, _ := attn.Core(q, k, v, attn.LayoutBSHD, attn.CoreOptions{Scale: 1, AttentionMask: Reshape(mask5, B, T, 1, S)})
-		return Reshape(out, B, T, nH*hd)
-	}
 	qh := Reshape(TransposeAllAxes(Reshape(q, B, T, nKV, group*hd), 0, 2, 1, 3), B, nKV, T, group, hd) // [B, nKV, T, group, hd]
 	kh := TransposeAllAxes(k, 0, 2, 1, 3)                                                              // [B, nKV, S, hd]
 	vh := TransposeAllAxes(v, 0, 2, 1, 3)                                                              // [B, nKV, S, hd]
