@@ -46,7 +46,9 @@ type KVCache struct {
 // segmentIDs [B, T] (int32) give packed rows: a token attends only to earlier tokens of its own
 // segment (block-diagonal causal mask); nil means a plain causal mask. adapter may be nil.
 //
-// Weights must hold every name of Config.ParamSpecs. The forward is pure float32.
+// Weights must hold every name of Config.ParamSpecs (a quantized weight as the inputs listed in
+// frozen.go; Model.Tensors lists them all). Base weights may be float32, bfloat16 or float16;
+// the computation is float32.
 func Forward(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs *Node) *Node {
 	h := Hidden(cfg, w, adapter, inputIDs, positionIDs, segmentIDs, nil, nil)
 	return LMHead(cfg, w, adapter, h)
@@ -80,7 +82,7 @@ func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 	mask5 := Reshape(mask, B, 1, T, 1, S)
 
 	emb := w.get("model.embed_tokens.weight")
-	x := Gather(emb, InsertAxes(ids, -1)) // [B, T, H]
+	x := float32Node(Gather(emb, InsertAxes(ids, -1))) // [B, T, H]; a bfloat16 table is converted row by row
 	if adapter != nil {
 		x = adapter.Embedding("model.embed_tokens", ids, x)
 	}
@@ -107,7 +109,7 @@ func LMHead(cfg *Config, w Weights, adapter Adapter, hidden *Node) *Node {
 			name = "model.embed_tokens.weight"
 		}
 	}
-	return linear(adapter, "lm_head", hidden, w.get(name), nil)
+	return linear(adapter, "lm_head", hidden, w, name, nil)
 }
 
 // CausalMask returns the bool mask [B, T, T]: position t may attend to s when s <= t and, with
@@ -128,10 +130,10 @@ func CausalMask(inputIDs, segmentIDs *Node) *Node {
 
 func shapesInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dims...) }
 
-// linear computes x·Wᵀ (+ b) contracting x's last axis with W's axis 1 (no transpose), then
+// linear computes x·Wᵀ (+ b) for the weight named weight in w (frozenMatmul), contracting x's last axis with W's axis 1 (no transpose), then
 // lets the adapter modify the result. Activations are flattened to 2-D [N, in] first: the
 // weight gradients GoMLX derives for 2-D operands need only fast 2-D transposes.
-func linear(adapter Adapter, module string, x, weight, bias *Node) *Node {
+func linear(adapter Adapter, module string, x *Node, w Weights, weight string, bias *Node) *Node {
 	dims := x.Shape().Dimensions
 	in := dims[len(dims)-1]
 	x2 := x
@@ -142,9 +144,9 @@ func linear(adapter Adapter, module string, x, weight, bias *Node) *Node {
 	if n := x2.Shape().Dimensions[0]; n > 0 && n < 8 {
 		// A few rows (KV-cache decoding): W·xᵀ runs on the Go backend's large-matrix kernel,
 		// several times faster than its small-matrix path for x·Wᵀ.
-		y = Transpose(DotGeneral(weight, []int{1}, nil, x2, []int{1}, nil), 0, 1)
+		y = Transpose(DotGeneral(w.linearWeight(weight), []int{1}, nil, x2, []int{1}, nil), 0, 1)
 	} else {
-		y = DotGeneral(x2, []int{1}, nil, weight, []int{1}, nil)
+		y = w.frozenMatmul(weight, x2)
 	}
 	if bias != nil {
 		y = Add(y, ExpandLeftToRank(bias, 2))
@@ -162,16 +164,16 @@ func linear(adapter Adapter, module string, x, weight, bias *Node) *Node {
 func proj(cfg *Config, w Weights, adapter Adapter, module string, x *Node, bias bool) *Node {
 	var b *Node
 	if bias {
-		b = w.get(module + ".bias")
+		b = float32Node(w.get(module + ".bias"))
 	}
-	return linear(adapter, module, x, w.get(module+".weight"), b)
+	return linear(adapter, module, x, w, module+".weight", b)
 }
 
 // rmsNorm is HF's LlamaRMSNorm: w · x / sqrt(mean(x²) + eps). (Rsqrt has no gradient in GoMLX.)
 func rmsNorm(x, weight *Node, eps float64) *Node {
 	ms := ReduceAndKeep(Square(x), ReduceMean, -1)
 	y := Div(x, Sqrt(AddScalar(ms, eps)))
-	return Mul(y, ExpandLeftToRank(weight, y.Rank()))
+	return Mul(y, ExpandLeftToRank(float32Node(weight), y.Rank()))
 }
 
 // rotary returns cos and sin [B, T, 1, headDim/2] for the positions (the two halves of HF's

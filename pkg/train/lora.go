@@ -20,9 +20,9 @@ func LoRAModel(base *llama.Model, adapter *lora.Adapter) Model {
 		trainable[nt.Name] = nt.Tensor
 	}
 	frozen := map[string]*tensors.Tensor{}
-	for _, n := range base.ParamNames() {
-		if _, ok := trainable[n]; !ok {
-			frozen[n] = base.Weights[n]
+	for _, nt := range base.Tensors() { // HF names; a quantized weight as its parts
+		if _, ok := trainable[nt.Name]; !ok {
+			frozen[nt.Name] = nt.Tensor
 		}
 	}
 	cfg := base.Config
