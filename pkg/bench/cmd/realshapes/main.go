@@ -113,7 +113,11 @@ type result struct {
 	FirstLoss    float64 `json:"first_loss,omitempty"`
 	LastLoss     float64 `json:"last_loss,omitempty"`
 	PrefillSec   float64 `json:"prefill_s,omitempty"` // gen: prompt to first new token (compiled)
-	Err          string  `json:"error,omitempty"`
+	GenCPUSec    float64 `json:"gen_cpu_s,omitempty"` // gen: CPU seconds of the timed generation (prefill included)
+	// gen: one forward of [1, seq] tokens (logits), after a compiling one: tokens/s and CPU seconds.
+	ForwardTokensPerSec float64 `json:"forward_tokens_per_s,omitempty"`
+	ForwardCPUSec       float64 `json:"forward_cpu_s,omitempty"`
+	Err                 string  `json:"error,omitempty"`
 }
 
 // load reads the checkpoint with the frozen base kept as dtype.
@@ -223,7 +227,7 @@ func childGen(o options) error {
 		return err
 	}
 	var times []time.Time
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), bench.ProcessCPU()
 	g, err := runner.Generate(prompt, llama.GenerateOptions{MaxNewTokens: o.gen, EOSTokenIDs: []int{},
 		OnToken: func(int, string) bool { times = append(times, time.Now()); return true }})
 	if err != nil {
@@ -232,8 +236,22 @@ func childGen(o options) error {
 	if len(times) < 2 || len(g.Tokens) < 2 {
 		return fmt.Errorf("generation produced %d tokens, want >= 2", len(g.Tokens))
 	}
+	r.GenCPUSec = (bench.ProcessCPU() - cpu0).Seconds()
 	r.PrefillSec = times[0].Sub(t0).Seconds()
 	r.TokensPerSec = float64(len(times)-1) / times[len(times)-1].Sub(times[0]).Seconds()
+	ids := [][]int32{make([]int32, o.seq)}
+	for i := range ids[0] {
+		ids[0][i] = int32((i*7919 + 13) % base.Config.VocabSize)
+	}
+	if _, err := runner.Logits(ids, nil, nil); err != nil { // compiles
+		return err
+	}
+	t0, cpu0 = time.Now(), bench.ProcessCPU()
+	if _, err := runner.Logits(ids, nil, nil); err != nil {
+		return err
+	}
+	r.ForwardTokensPerSec = float64(o.seq) / time.Since(t0).Seconds()
+	r.ForwardCPUSec = (bench.ProcessCPU() - cpu0).Seconds()
 	if r.PeakRSSKiB, err = bench.PeakRSS(); err != nil {
 		return err
 	}
