@@ -48,7 +48,12 @@ func TestBatchedDotSameGradients(t *testing.T) {
 				att = DotGeneral(Softmax(s, -1), []int{4}, []int{0, 1}, vh, []int{2}, []int{0, 1})
 			}
 			loss := ReduceAllSum(Mul(att, wt))
-			return append([]*Node{att}, Gradient(loss, qh, kh, vh)...)
+			outs := append([]*Node{att}, Gradient(loss, qh, kh, vh)...)
+			// A second gradient over the same graph (of 2·loss) must get its own key/value gradients.
+			for _, g := range Gradient(MulScalar(loss, 2), qh, kh, vh) {
+				outs = append(outs, MulScalar(g, 0.5))
+			}
+			return outs
 		}, q, k, v, w)
 		if err != nil {
 			t.Fatal(err)
@@ -60,7 +65,7 @@ func TestBatchedDotSameGradients(t *testing.T) {
 		return flat
 	}
 	want, got := run(false), run(true)
-	for i, what := range []string{"attention", "dq", "dk", "dv"} {
+	for i, what := range []string{"attention", "dq", "dk", "dv", "dq (2nd gradient)", "dk (2nd gradient)", "dv (2nd gradient)"} {
 		if d := maxAbsDiff(got[i], want[i]); d > 1e-5 {
 			t.Errorf("%s: max |batchedDot - DotGeneral| = %.3g", what, d)
 		}

@@ -245,9 +245,10 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 //
 // It is grouped-query attention without repeating k/v (query head h = kv*group + j), laid out
 // batch-major ([B, nKV, ...]) so that every DotGeneral and its gradients run as plain batched
-// matmuls in the Go backend (lhs contracting axes last), with two exceptions taken care of: the head transposes are rank-4 [0, 2, 1, 3] ones (the backend's
-// fast path; rank 5 would go through its element-by-element iterator), and the key and value
-// gradients are formed without transposing a [B, nKV, T, group, S] tensor (batchedDot).
+// matmuls in the Go backend (lhs contracting axes last), with two exceptions taken care of: the
+// head transposes are rank-4 [0, 2, 1, 3] ones (the backend's fast path; rank 5 would go through
+// its element-by-element iterator), and the key and value gradients are formed without
+// transposing a [B, nKV, T, group, S] tensor (batchedDot).
 func attention(q, k, v, mask5 *Node) *Node {
 	qd := q.Shape().Dimensions
 	B, T, nH, hd := qd[0], qd[1], qd[2], qd[3]
@@ -274,23 +275,26 @@ func attention(q, k, v, mask5 *Node) *Node {
 // It uses GoMLX's public custom gradients: the identity on the result records dOut (and the lhs
 // it was computed from, so that a rematerialised layer uses its recomputed lhs) when the
 // backward pass reaches it; the identity on rhs, reached later (it was built earlier), then
-// replaces the DotGeneral's rhs gradient, which is left unused and never computed.
+// replaces the DotGeneral's rhs gradient, which is left unused and never computed. The recorded
+// dOut is consumed there, so that a second Gradient over the same graph records its own.
 func batchedDot(lhs, rhs *Node, rhsAxis int) *Node {
 	var dOut, lhsUsed *Node
 	r := IdentityWithCustomGradient(rhs, func(_, v *Node) *Node {
 		if dOut == nil { // not reached through the product: keep GoMLX's gradient
 			return v
 		}
+		d := dOut
+		dOut = nil
 		b := []int{0, 1}
-		if lhsUsed.Shape().Size() <= dOut.Shape().Size() {
-			lt := TransposeAllAxes(lhsUsed, 0, 1, 4, 2, 3)             // [B, H, X, T, g]
-			xy := DotGeneral(lt, []int{3, 4}, b, dOut, []int{2, 3}, b) // [B, H, X, Y]
+		if lhsUsed.Shape().Size() <= d.Shape().Size() {
+			lt := TransposeAllAxes(lhsUsed, 0, 1, 4, 2, 3)          // [B, H, X, T, g]
+			xy := DotGeneral(lt, []int{3, 4}, b, d, []int{2, 3}, b) // [B, H, X, Y]
 			if rhsAxis == 2 {
 				return xy
 			}
 			return TransposeAllAxes(xy, 0, 1, 3, 2)
 		}
-		dt := TransposeAllAxes(dOut, 0, 1, 4, 2, 3)                   // [B, H, Y, T, g]
+		dt := TransposeAllAxes(d, 0, 1, 4, 2, 3)                      // [B, H, Y, T, g]
 		yx := DotGeneral(dt, []int{3, 4}, b, lhsUsed, []int{2, 3}, b) // [B, H, Y, X]
 		if rhsAxis == 3 {
 			return yx
