@@ -16,8 +16,9 @@ import (
 // the base weights. llama.cpp scales every pair by adapter.lora.alpha / r (r read from the
 // tensors); a module whose PEFT scaling differs from lora_alpha / r (rsLoRA, rank_pattern with
 // alpha_pattern) has the ratio folded into its B, so the adapter computes exactly PEFT's
-// B·A·scaling. Embedding LoRA, modules_to_save and trained biases have no GGUF adapter form:
-// they are refused (export the merged model instead).
+// B·A·scaling. Embedding LoRA (embed_tokens) becomes token_embd.weight.lora_a
+// [vocab, r] (PEFT's lora_embedding_A transposed) and .lora_b [dim, r]. modules_to_save and
+// trained biases have no GGUF adapter form: they are refused (export the merged model instead).
 func WriteAdapter(path string, a *lora.Adapter) error {
 	p := a.Plan
 	c := p.Model
@@ -40,9 +41,6 @@ func WriteAdapter(path string, a *lora.Adapter) error {
 	}
 	var ts []Tensor
 	for _, m := range p.Modules {
-		if m.Kind != lora.KindLinear {
-			return fmt.Errorf("gguf: %s: embedding LoRA has no GGUF adapter form: export the merged model (WriteModel) instead", m.Name)
-		}
 		name, ok := TensorName(m.Name + ".weight")
 		if !ok {
 			return fmt.Errorf("gguf: %s has no llama.cpp tensor name", m.Name)
@@ -60,8 +58,20 @@ func WriteAdapter(path string, a *lora.Adapter) error {
 			heads = c.NumKeyValueHeads
 		}
 		m := m
+		aShape, aData := m.AShape(), func() ([]float32, error) { return floats(at) }
+		if m.Kind == lora.KindEmbedding {
+			// llama.cpp gathers the token rows of lora_a ([vocab, r]: PEFT's A transposed) and
+			// multiplies them by lora_b ([dim, r], as PEFT's B): see its build_inp_embd.
+			aShape, aData = []int{m.In, m.R}, func() ([]float32, error) {
+				vals, err := floats(at)
+				if err != nil {
+					return nil, err
+				}
+				return transpose(vals, m.R, m.In), nil
+			}
+		}
 		ts = append(ts,
-			Tensor{Name: name + ".lora_a", Shape: m.AShape(), Type: F32, Data: func() ([]float32, error) { return floats(at) }},
+			Tensor{Name: name + ".lora_a", Shape: aShape, Type: F32, Data: aData},
 			Tensor{Name: name + ".lora_b", Shape: m.BShape(), Type: F32, Data: func() ([]float32, error) {
 				vals, err := floats(bt)
 				if err != nil {
@@ -79,4 +89,15 @@ func WriteAdapter(path string, a *lora.Adapter) error {
 			}})
 	}
 	return Write(path, kvs, ts)
+}
+
+// transpose returns the [cols, rows] transpose of a row-major [rows, cols] matrix.
+func transpose(vals []float32, rows, cols int) []float32 {
+	out := make([]float32, len(vals))
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			out[j*rows+i] = vals[i*cols+j]
+		}
+	}
+	return out
 }

@@ -264,8 +264,10 @@ func trainedLike(t *testing.T, m *llama.Model, cfg lora.Config) *lora.Adapter {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	for name, w := range ad.Tensors {
-		if strings.Contains(name, ".lora_B.") {
+	for _, name := range ad.Names() { // in order: the same values every run
+		w := ad.Tensors[name]
+		// PEFT starts lora_B (lora_embedding_A for embeddings) at zero: both get random values.
+		if strings.Contains(name, ".lora_B.") || strings.Contains(name, ".lora_embedding_") {
 			tensors.MustMutableFlatData(w, func(f []float32) {
 				for i := range f {
 					f[i] = float32(rng.NormFloat64() * 0.05)
@@ -298,10 +300,12 @@ func TestLlamaCppAdapter(t *testing.T) {
 	rs.UseRSLoRA = true
 	rs.RankPattern = map[string]int{"v_proj": 4}
 	rs.AlphaPattern = map[string]float64{"down_proj": 3}
+	embed := plain // notebook 05's identity adapter: the projections, embed_tokens and lm_head
+	embed.TargetModules = lora.TargetNames("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "embed_tokens", "lm_head")
 	cases := []struct {
 		name string
 		cfg  lora.Config
-	}{{"r8-alpha16", plain}, {"rslora-patterns", rs}}
+	}{{"r8-alpha16", plain}, {"rslora-patterns", rs}, {"embed-lm_head", embed}}
 	var runs []Run
 	var merged []*llama.Model
 	for _, c := range cases {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loralab/loralab/datasets"
+	"github.com/loralab/loralab/pkg/gguf"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/mask"
 )
@@ -120,4 +122,36 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// A run exported as GGUF answers in llama.cpp as it does here, and the Modelfile points at the
+// files beside it.
+func TestExportGGUF(t *testing.T) {
+	LiveCharts = false
+	base := Load("", "")
+	data := base.Examples(datasets.SFTIdentity, datasets.Train, DataOptions{MaxLength: 64, Limit: 16})
+	run := base.FineTune("gguf", LoRA(Set{"r": 4, "lora_alpha": 8, "target_modules": []string{"q_proj", "v_proj", "embed_tokens", "lm_head"}}),
+		Args(Set{"learning_rate": 1e-2, "max_steps": 2, "per_device_train_batch_size": 4, "disable_tqdm": true}), data, nil)
+	g := run.ExportGGUF(t.TempDir())
+	mf, err := os.ReadFile(g.Modelfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FROM ./base.gguf\n", "ADAPTER ./adapter.gguf\n", "TEMPLATE", "PARAMETER stop"} {
+		if !strings.Contains(string(mf), want) {
+			t.Errorf("Modelfile lacks %q:\n%s", want, mf)
+		}
+	}
+	if _, err := gguf.LlamaCppPackage(); err != nil && os.Getenv("CI") == "" {
+		t.Skip(err)
+	}
+	questions := []string{"你是谁？", "What colour is the sky?"}
+	tuned := base.With(run.Adapter())
+	tuned.MaxNewTokens = 12
+	for i, got := range g.Replies(12, questions...) {
+		t.Logf("%s → %q", questions[i], got)
+		if want := tuned.Reply(questions[i]); got != want {
+			t.Errorf("%s: llama.cpp %q, LoRA Lab %q", questions[i], got, want)
+		}
+	}
 }
