@@ -15,6 +15,7 @@ import (
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/safetensors"
+	"github.com/loralab/loralab/pkg/tokenizer"
 )
 
 // ToHF converts a llama.cpp GGUF model ("llama" or "qwen2" architecture, byte-level BPE
@@ -61,10 +62,8 @@ func ToHF(ggufPath, dir string) error {
 			return fmt.Errorf("%s: tensor %s has dtype %s", ggufPath, name, dt)
 		}
 		heads := 0
-		if permuteQK && strings.HasSuffix(spec.Name, "q_proj.weight") {
-			heads = cfg.NumAttentionHeads
-		} else if permuteQK && strings.HasSuffix(spec.Name, "k_proj.weight") {
-			heads = cfg.NumKeyValueHeads
+		if permuteQK {
+			heads = qkHeads(cfg, spec.Name)
 		}
 		spec := spec
 		lz = append(lz, safetensors.Lazy{Name: spec.Name, DType: dt, Shape: spec.Shape, Load: func() (*tensors.Tensor, error) {
@@ -76,7 +75,7 @@ func ToHF(ggufPath, dir string) error {
 			if err != nil {
 				return nil, err
 			}
-			out := tensors.FromFlatDataAndDimensions(unpermuteRows(vals, spec.Shape[0], heads), spec.Shape...)
+			out := tensors.FromFlatDataAndDimensions(permuteRows(vals, spec.Shape[0], heads, true), spec.Shape...)
 			if dt == dtypes.Float32 {
 				return out, nil
 			}
@@ -106,22 +105,6 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
-}
-
-// unpermuteRows undoes permuteRows.
-func unpermuteRows(vals []float32, rows, heads int) []float32 {
-	cols := len(vals) / rows
-	hd := rows / heads
-	out := make([]float32, len(vals))
-	for h := range heads {
-		for j := range hd / 2 {
-			for p := range 2 {
-				src, dst := h*hd+j*2+p, h*hd+p*(hd/2)+j
-				copy(out[dst*cols:(dst+1)*cols], vals[src*cols:(src+1)*cols])
-			}
-		}
-	}
-	return out
 }
 
 // configOf builds the HF config of a GGUF model from its metadata.
@@ -221,22 +204,13 @@ func tokenizerFiles(f *hfgguf.File) (tokJSON, cfgJSON []byte, err error) {
 		return nil, nil, fmt.Errorf("tokenizer.ggml.token_type has %d entries for %d tokens", len(types), len(tokens))
 	}
 	vocab := map[string]int{}
-	type added struct {
-		ID         int    `json:"id"`
-		Content    string `json:"content"`
-		SingleWord bool   `json:"single_word"`
-		Lstrip     bool   `json:"lstrip"`
-		Rstrip     bool   `json:"rstrip"`
-		Normalized bool   `json:"normalized"`
-		Special    bool   `json:"special"`
-	}
-	var addedTokens []added
+	var addedTokens []tokenizer.AddedToken
 	for id, tok := range tokens {
 		switch int32(types[id]) {
 		case tokUnused:
 			continue
 		case tokControl, tokUserDefined:
-			addedTokens = append(addedTokens, added{ID: id, Content: tok, Special: int32(types[id]) == tokControl})
+			addedTokens = append(addedTokens, tokenizer.AddedToken{ID: id, Content: tok, Special: int32(types[id]) == tokControl})
 		}
 		vocab[tok] = id
 	}
