@@ -7,9 +7,11 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/nn"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/safetensors"
 )
@@ -177,15 +179,19 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 		}
 		b.RNG, xin = Dropout(b.RNG, x, p)
 	}
-	// tᵀ = A·xᵀ [r, N]: with A on the left, A's gradient needs no transpose and x's gradient
-	// only transposes the narrow [r, N] tensor (GoMLX's Go backend wants lhs contracting axes last).
+	// t = x·Aᵀ [N, r], u = t·Bᵀ [N, out] as GoMLX fused dense layers (nn.Dense; decomposed on
+	// backends without them). Their VJP needs transposes of the narrow operands only: dA from
+	// dtᵀ [r, N], dB from tᵀ [r, N] (B enters transposed, [r, out], so its gradient is tᵀ·du with
+	// du read in place). Plain DotGenerals here cost one transpose of every du [N, out] in the
+	// backward: GoMLX puts the incoming gradient on the left, contracting its leading token
+	// axis (about 12% of a training step, pkg/bench/NOTES.md).
 	x2 := xin
 	if xin.Rank() != 2 {
 		x2 = Reshape(xin, -1, m.In)
 	}
-	tT := DotGeneral(b.param(m.AName()), []int{1}, nil, x2, []int{1}, nil) // [r, N]
-	tT = MulScalar(tT, m.Scaling)                                          // scale the narrow tensor
-	u := DotGeneral(tT, []int{0}, nil, b.param(m.BName()), []int{1}, nil)  // [N, out]
+	t := nn.Dense(x2, b.param(m.AName()), nil, compute.DenseLayoutOutputsInput)                 // [N, r]
+	t = MulScalar(t, m.Scaling)                                                                 // scale the narrow tensor
+	u := nn.Dense(t, Transpose(b.param(m.BName()), 0, 1), nil, compute.DenseLayoutInputOutputs) // [N, out]
 	if y.Rank() != 2 {
 		u = Reshape(u, y.Shape().Dimensions...)
 	}

@@ -124,8 +124,12 @@ type result struct {
 	// EstTempBytes is the Go backend's own estimate of the step graph's largest live set of
 	// intermediate buffers (executed sequentially, each freed after its last use): what the
 	// graph needs beyond its inputs, without the Go garbage collector's slack.
-	EstTempBytes int64  `json:"est_temp_bytes,omitempty"`
-	Err          string `json:"error,omitempty"`
+	EstTempBytes int64   `json:"est_temp_bytes,omitempty"`
+	GenCPUSec    float64 `json:"gen_cpu_s,omitempty"` // gen: CPU seconds of the timed generation (prefill included)
+	// gen: one forward of [1, seq] tokens (logits), after a compiling one: tokens/s and CPU seconds.
+	ForwardTokensPerSec float64 `json:"forward_tokens_per_s,omitempty"`
+	ForwardCPUSec       float64 `json:"forward_cpu_s,omitempty"`
+	Err                 string  `json:"error,omitempty"`
 }
 
 // baseDTypes maps the -dtypes names to load options (transformers' torch_dtype and
@@ -262,7 +266,7 @@ func childGen(o options) error {
 		return err
 	}
 	var times []time.Time
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), bench.ProcessCPU()
 	g, err := runner.Generate(prompt, llama.GenerateOptions{MaxNewTokens: o.gen, EOSTokenIDs: []int{},
 		OnToken: func(int, string) bool { times = append(times, time.Now()); return true }})
 	if err != nil {
@@ -271,8 +275,22 @@ func childGen(o options) error {
 	if len(times) < 2 || len(g.Tokens) < 2 {
 		return fmt.Errorf("generation produced %d tokens, want >= 2", len(g.Tokens))
 	}
+	r.GenCPUSec = (bench.ProcessCPU() - cpu0).Seconds()
 	r.PrefillSec = times[0].Sub(t0).Seconds()
 	r.TokensPerSec = float64(len(times)-1) / times[len(times)-1].Sub(times[0]).Seconds()
+	ids := [][]int32{make([]int32, o.seq)}
+	for i := range ids[0] {
+		ids[0][i] = int32((i*7919 + 13) % base.Config.VocabSize)
+	}
+	if _, err := runner.Logits(ids, nil, nil); err != nil { // compiles
+		return err
+	}
+	t0, cpu0 = time.Now(), bench.ProcessCPU()
+	if _, err := runner.Logits(ids, nil, nil); err != nil {
+		return err
+	}
+	r.ForwardTokensPerSec = float64(o.seq) / time.Since(t0).Seconds()
+	r.ForwardCPUSec = (bench.ProcessCPU() - cpu0).Seconds()
 	if r.PeakRSSKiB, err = bench.PeakRSS(); err != nil {
 		return err
 	}
@@ -420,7 +438,7 @@ func runPeer(o options, cfg *llama.Config, batch int) result {
 	b2i := map[bool]string{false: "0", true: "1"}
 	pr, err := bench.RunPeer(bench.PeerOptions{Python: o.python, Script: o.peerScript, Shape: s,
 		Steps: o.steps, Warmup: o.warmup, Threads: o.peerThreads, TimeBin: timeBin, Timeout: o.timeout,
-		Env: []string{fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", runtime.NumCPU())},
+		BLASThreads: runtime.NumCPU(),
 		Args: []string{"--kv-heads", strconv.Itoa(cfg.NumKeyValueHeads), "--qkv-bias", b2i[cfg.HasQKVBias()],
 			"--tied", b2i[cfg.TieWordEmbeddings], "--rope-theta", fmt.Sprint(cfg.RopeTheta), "--eps", fmt.Sprint(cfg.RMSNormEps)}})
 	if err != nil {
