@@ -10,7 +10,7 @@ PY := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 GOTEST_FLAGS ?= -timeout 30m
 FUZZTIME ?= 10s
 
-.PHONY: lab setup test vet gotest citest notebooks labcheck labui interop fuzz docs bench peerbench clean
+.PHONY: lab setup test vet gotest citest notebooks labcheck labui interop fuzz docs bench bench-setup peerbench gpu-check clean
 
 lab:
 	bash docker/setup.sh
@@ -65,6 +65,23 @@ bench:
 PEERBENCH_FLAGS ?= -python $${LORALAB_CACHE:-$$HOME/.cache/loralab}/venv-test/bin/python
 peerbench:
 	GOMLX_BACKEND=go go run ./pkg/bench/cmd/peerbench $(PEERBENCH_FLAGS)
+
+# The real-shape benchmark and a short training of the Qwen2.5-0.5B shape on a GPU (XLA with a
+# PJRT CUDA plugin); fails clearly without one. Never part of `make test`.
+gpu-check:
+	bash .ci/gpu_check.sh
+
+# What the PyTorch peer of pkg/bench/cmd/peerbench needs beyond `make setup` (not needed by the
+# tests): Debian's torch 1.13, OpenBLAS for its libblas.so.3 (without it torch falls back to the
+# reference BLAS, ten times slower, and peerbench refuses the comparison) and GNU time for the
+# peer's peak RSS. The current-PyTorch peer is $$LORALAB_CACHE/venv-test from `make setup`.
+BENCH_APT := python3-torch libopenblas0-pthread time
+bench-setup: setup
+	@missing=$$(for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 clean:
 	rm -rf build

@@ -2,7 +2,6 @@ package gguf
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/loralab/loralab/pkg/lora"
 )
@@ -52,10 +51,8 @@ func WriteAdapter(path string, a *lora.Adapter) error {
 		// llama.cpp applies alpha/r; PEFT applies m.Scaling.
 		fold := m.Scaling * float64(m.R) / alpha
 		heads := 0
-		if permuteQK && strings.HasSuffix(m.Name, "q_proj") {
-			heads = c.NumAttentionHeads
-		} else if permuteQK && strings.HasSuffix(m.Name, "k_proj") {
-			heads = c.NumKeyValueHeads
+		if permuteQK {
+			heads = qkHeads(c, m.Name)
 		}
 		m := m
 		aShape, aData := m.AShape(), func() ([]float32, error) { return floats(at) }
@@ -83,7 +80,7 @@ func WriteAdapter(path string, a *lora.Adapter) error {
 					}
 				}
 				if heads > 0 {
-					vals = permuteRows(vals, m.Out, heads)
+					vals = permuteRows(vals, m.Out, heads, false)
 				}
 				return vals, nil
 			}})

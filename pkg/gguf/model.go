@@ -122,8 +122,8 @@ func TensorName(hf string) (string, bool) {
 // permuteRows reorders the rows of a Q or K projection (weight [heads·hd, in] or bias
 // [heads·hd]) from HF's rotate-half layout to the interleaved pairs of llama.cpp's "llama"
 // graph: within each head, row j·2+p takes the old row p·hd/2+j (llama.cpp's converter:
-// reshape(heads, 2, hd/2, …).swapaxes(1, 2)).
-func permuteRows(vals []float32, rows, heads int) []float32 {
+// reshape(heads, 2, hd/2, …).swapaxes(1, 2)). back undoes it (GGUF → HF).
+func permuteRows(vals []float32, rows, heads int, back bool) []float32 {
 	cols := len(vals) / rows
 	hd := rows / heads
 	out := make([]float32, len(vals))
@@ -131,11 +131,27 @@ func permuteRows(vals []float32, rows, heads int) []float32 {
 		for j := range hd / 2 {
 			for p := range 2 {
 				dst, src := h*hd+j*2+p, h*hd+p*(hd/2)+j
+				if back {
+					dst, src = src, dst
+				}
 				copy(out[dst*cols:(dst+1)*cols], vals[src*cols:(src+1)*cols])
 			}
 		}
 	}
 	return out
+}
+
+// qkHeads is the head count of a Q or K projection's rows (its module or weight name), 0 for
+// any other tensor: those llama.cpp's "llama" graph needs permuted.
+func qkHeads(c *llama.Config, name string) int {
+	name = strings.TrimSuffix(name, ".weight")
+	switch {
+	case strings.HasSuffix(name, "q_proj"):
+		return c.NumAttentionHeads
+	case strings.HasSuffix(name, "k_proj"):
+		return c.NumKeyValueHeads
+	}
+	return 0
 }
 
 // floats returns a tensor's values as float32 (float32, bfloat16 or float16 tensors).
@@ -217,10 +233,8 @@ func WriteModel(path string, m *llama.Model, tokDir string, opts ModelOptions) e
 			}
 		}
 		heads := 0
-		if permuteQK && strings.HasSuffix(spec.Name, "q_proj.weight") {
-			heads = c.NumAttentionHeads
-		} else if permuteQK && strings.HasSuffix(spec.Name, "k_proj.weight") {
-			heads = c.NumKeyValueHeads
+		if permuteQK {
+			heads = qkHeads(c, spec.Name)
 		}
 		spec := spec
 		ts = append(ts, Tensor{Name: name, Shape: spec.Shape, Type: typ, Data: func() ([]float32, error) {
@@ -229,7 +243,7 @@ func WriteModel(path string, m *llama.Model, tokDir string, opts ModelOptions) e
 				return nil, err
 			}
 			if heads > 0 {
-				vals = permuteRows(vals, spec.Shape[0], heads)
+				vals = permuteRows(vals, spec.Shape[0], heads, false)
 			}
 			return vals, nil
 		}})

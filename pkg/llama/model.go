@@ -103,13 +103,18 @@ func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 
 // LMHead applies lm_head (or the tied embedding) to hidden states [..., hidden] → logits [..., vocab].
 func LMHead(cfg *Config, w Weights, adapter Adapter, hidden *Node) *Node {
+	return linear(adapter, "lm_head", hidden, w, headWeightName(cfg, w), nil)
+}
+
+// headWeightName is the weight LMHead multiplies by: lm_head.weight, or the embedding when tied.
+func headWeightName(cfg *Config, w Weights) string {
 	name := "lm_head.weight"
 	if cfg.TieWordEmbeddings {
 		if _, ok := w[name]; !ok { // a modules_to_save copy of lm_head takes precedence
 			name = "model.embed_tokens.weight"
 		}
 	}
-	return linear(adapter, "lm_head", hidden, w, name, nil)
+	return name
 }
 
 // CausalMask returns the bool mask [B, T, T]: position t may attend to s when s <= t and, with
@@ -206,7 +211,6 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 	p := fmt.Sprintf("model.layers.%d.", l)
 	B, T := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	nH, nKV, hd := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDimension()
-	group := nH / nKV
 
 	h := rmsNorm(x, w.get(p+"input_layernorm.weight"), cfg.RMSNormEps)
 	q := proj(cfg, w, adapter, p+"self_attn.q_proj", h, cfg.HasQKVBias())
@@ -225,17 +229,7 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 		cache.Values[l] = DynamicUpdateSlice(cache.Values[l], v, []*Node{zero, start, zero, zero})
 		k, v = cache.Keys[l], cache.Values[l]
 	}
-	// Grouped-query attention without repeating k/v: query head h = kv*group + j. Operands are
-	// laid out batch-major ([B, nKV, ...]) once, so that every DotGeneral below and its gradients
-	// run as plain batched matmuls in the Go backend (lhs contracting axes last).
-	qh := TransposeAllAxes(Reshape(q, B, T, nKV, group, hd), 0, 2, 1, 3, 4)    // [B, nKV, T, group, hd]
-	kh := TransposeAllAxes(k, 0, 2, 1, 3)                                      // [B, nKV, S, hd]
-	vh := TransposeAllAxes(v, 0, 2, 1, 3)                                      // [B, nKV, S, hd]
-	scores := DotGeneral(qh, []int{4}, []int{0, 1}, kh, []int{3}, []int{0, 1}) // [B, nKV, T, group, S]
-	scores = Where(mask5, scores, Scalar(x.Graph(), dtypes.Float32, -math.MaxFloat32))
-	probs := Softmax(scores, -1)
-	att := DotGeneral(probs, []int{4}, []int{0, 1}, vh, []int{2}, []int{0, 1}) // [B, nKV, T, group, hd]
-	att = Reshape(TransposeAllAxes(att, 0, 2, 1, 3, 4), B, T, nH*hd)
+	att := attention(q, k, v, mask5) // [B, T, nH*hd]
 	x = Add(x, proj(cfg, w, adapter, p+"self_attn.o_proj", att, cfg.HasOBias()))
 
 	h = rmsNorm(x, w.get(p+"post_attention_layernorm.weight"), cfg.RMSNormEps)
@@ -243,6 +237,83 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 	up := proj(cfg, w, adapter, p+"mlp.up_proj", h, false)
 	act := Mul(Mul(gate, Sigmoid(gate)), up) // SiLU(gate) * up
 	return Add(x, proj(cfg, w, adapter, p+"mlp.down_proj", act, false))
+}
+
+// attention is softmax(q·kᵀ masked)·v for q [B, T, nH, hd] (already scaled by 1/√hd), k and v
+// [B, S, nKV, hd] and mask5 [B, 1, T, 1, S] (true = may attend; a token's own causal, packed or
+// sliding-window mask, always exact). It returns [B, T, nH·hd].
+//
+// GoMLX's fused scaled-dot-product attention (attention.Core) is not used: the Go backend has no
+// fused backward (its VJP would recompute these scores beside the fused forward), and its fused
+// forward (a scalar loop per query row) made KV-cache decoding 1.5–1.8× more CPU per token than
+// this form (pkg/bench/NOTES.md).
+//
+// It is grouped-query attention without repeating k/v (query head h = kv*group + j), laid out
+// batch-major ([B, nKV, ...]) so that every DotGeneral and its gradients run as plain batched
+// matmuls in the Go backend (lhs contracting axes last), with two exceptions taken care of: the
+// head transposes are rank-4 [0, 2, 1, 3] ones (the backend's fast path; rank 5 would go through
+// its element-by-element iterator), and the key and value gradients are formed without
+// transposing a [B, nKV, T, group, S] tensor (batchedDot).
+func attention(q, k, v, mask5 *Node) *Node {
+	qd := q.Shape().Dimensions
+	B, T, nH, hd := qd[0], qd[1], qd[2], qd[3]
+	nKV := k.Shape().Dimensions[2]
+	group := nH / nKV
+	qh := Reshape(TransposeAllAxes(Reshape(q, B, T, nKV, group*hd), 0, 2, 1, 3), B, nKV, T, group, hd) // [B, nKV, T, group, hd]
+	kh := TransposeAllAxes(k, 0, 2, 1, 3)                                                              // [B, nKV, S, hd]
+	vh := TransposeAllAxes(v, 0, 2, 1, 3)                                                              // [B, nKV, S, hd]
+	scores := batchedDot(qh, kh, 3)                                                                    // [B, nKV, T, group, S]
+	scores = Where(mask5, scores, Scalar(q.Graph(), dtypes.Float32, -math.MaxFloat32))
+	probs := Softmax(scores, -1)
+	att := batchedDot(probs, vh, 2) // [B, nKV, T, group, hd]
+	return Reshape(TransposeAllAxes(Reshape(att, B, nKV, T, group*hd), 0, 2, 1, 3), B, T, nH*hd)
+}
+
+// batchedDot is DotGeneral(lhs [B, H, T, g, X], {4}, rhs, {rhsAxis}) with batch axes {0, 1},
+// where rhs is [B, H, X, Y] (rhsAxis 2) or [B, H, Y, X] (rhsAxis 3); the result is
+// [B, H, T, g, Y]. Value and gradients are the plain DotGeneral's, but rhs's gradient
+// Σ_{T,g} lhs ⊗ dOut is formed so that the Go backend transposes only the smaller of lhs and
+// dOut. GoMLX's own VJP puts dOut on the left contracting its (T, g) axes, which are not
+// trailing; the Go backend then transposes both operands element by element, one of them a
+// full [B, H, T, g, S] score tensor (the key gradient of q·kᵀ, the value gradient of p·v).
+//
+// It uses GoMLX's public custom gradients: the identity on the result records dOut (and the lhs
+// it was computed from, so that a rematerialised layer uses its recomputed lhs) when the
+// backward pass reaches it; the identity on rhs, reached later (it was built earlier), then
+// replaces the DotGeneral's rhs gradient, which is left unused and never computed. The recorded
+// dOut is consumed there, so that a second Gradient over the same graph records its own.
+func batchedDot(lhs, rhs *Node, rhsAxis int) *Node {
+	var dOut, lhsUsed *Node
+	r := IdentityWithCustomGradient(rhs, func(_, v *Node) *Node {
+		if dOut == nil { // not reached through the product: keep GoMLX's gradient
+			return v
+		}
+		d := dOut
+		dOut = nil
+		b := []int{0, 1}
+		if lhsUsed.Shape().Size() <= d.Shape().Size() {
+			lt := TransposeAllAxes(lhsUsed, 0, 1, 4, 2, 3)          // [B, H, X, T, g]
+			xy := DotGeneral(lt, []int{3, 4}, b, d, []int{2, 3}, b) // [B, H, X, Y]
+			if rhsAxis == 2 {
+				return xy
+			}
+			return TransposeAllAxes(xy, 0, 1, 3, 2)
+		}
+		dt := TransposeAllAxes(d, 0, 1, 4, 2, 3)                      // [B, H, Y, T, g]
+		yx := DotGeneral(dt, []int{3, 4}, b, lhsUsed, []int{2, 3}, b) // [B, H, Y, X]
+		if rhsAxis == 3 {
+			return yx
+		}
+		return TransposeAllAxes(yx, 0, 1, 3, 2)
+	})
+	out := DotGeneral(lhs, []int{4}, []int{0, 1}, r, []int{rhsAxis}, []int{0, 1})
+	return IdentityWithCustomGradient(out, func(x, v *Node) *Node {
+		dOut, lhsUsed = v, lhs
+		if in := x.Inputs(); len(in) == 1 && in[0].Type() == NodeTypeDotGeneral {
+			lhsUsed = in[0].Inputs()[0]
+		}
+		return v
+	})
 }
 
 // NewWeights pairs names with graph nodes (e.g. the inputs of an Exec graph function).

@@ -7,9 +7,11 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/nn"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/safetensors"
 )
@@ -123,6 +125,8 @@ type Bound struct {
 	W        llama.Weights
 	Training bool
 	RNG      *Node
+
+	grads *[]*Node // gradients of the tensors read since BeginCheckpoint
 }
 
 // BindTraining returns a hook for training graphs: dropout (when lora_dropout > 0) draws from rng.
@@ -134,6 +138,30 @@ func (b *Bound) get(name string) *Node {
 	n, ok := b.W[name]
 	if !ok || n == nil {
 		panic(fmt.Errorf("lora: tensor %q is not among the graph's weights", name))
+	}
+	return n
+}
+
+// BeginCheckpoint implements llama.CheckpointedAdapter: with gradient checkpointing, a layer's
+// dropout draws wait for (and are recomputed with) its checkpointed input, and the gradients of
+// the LoRA tensors it reads are handed to the layer below.
+func (b *Bound) BeginCheckpoint(anchor *Node) (gradients func() []*Node) {
+	if b.Training && b.RNG != nil {
+		b.RNG = SchedulingBarrier(b.RNG, anchor).Checkpoint()
+	}
+	grads := new([]*Node)
+	b.grads = grads
+	return func() []*Node { return *grads }
+}
+
+// param returns the adapter tensor name, recording its gradient for BeginCheckpoint's caller.
+func (b *Bound) param(name string) *Node {
+	n := b.get(name)
+	if grads := b.grads; grads != nil {
+		n = IdentityWithCustomGradient(n, func(_, v *Node) *Node {
+			*grads = append(*grads, v)
+			return v
+		})
 	}
 	return n
 }
@@ -151,15 +179,19 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 		}
 		b.RNG, xin = Dropout(b.RNG, x, p)
 	}
-	// tᵀ = A·xᵀ [r, N]: with A on the left, A's gradient needs no transpose and x's gradient
-	// only transposes the narrow [r, N] tensor (GoMLX's Go backend wants lhs contracting axes last).
+	// t = x·Aᵀ [N, r], u = t·Bᵀ [N, out] as GoMLX fused dense layers (nn.Dense; decomposed on
+	// backends without them). Their VJP needs transposes of the narrow operands only: dA from
+	// dtᵀ [r, N], dB from tᵀ [r, N] (B enters transposed, [r, out], so its gradient is tᵀ·du with
+	// du read in place). Plain DotGenerals here cost one transpose of every du [N, out] in the
+	// backward: GoMLX puts the incoming gradient on the left, contracting its leading token
+	// axis (about 12% of a training step, pkg/bench/NOTES.md).
 	x2 := xin
 	if xin.Rank() != 2 {
 		x2 = Reshape(xin, -1, m.In)
 	}
-	tT := DotGeneral(b.get(m.AName()), []int{1}, nil, x2, []int{1}, nil) // [r, N]
-	tT = MulScalar(tT, m.Scaling)                                        // scale the narrow tensor
-	u := DotGeneral(tT, []int{0}, nil, b.get(m.BName()), []int{1}, nil)  // [N, out]
+	t := nn.Dense(x2, b.param(m.AName()), nil, compute.DenseLayoutOutputsInput)                 // [N, r]
+	t = MulScalar(t, m.Scaling)                                                                 // scale the narrow tensor
+	u := nn.Dense(t, Transpose(b.param(m.BName()), 0, 1), nil, compute.DenseLayoutInputOutputs) // [N, out]
 	if y.Rank() != 2 {
 		u = Reshape(u, y.Shape().Dimensions...)
 	}
