@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -210,7 +211,8 @@ func qwen2Random(t *testing.T) *llama.Model {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
-	for name, w := range m.Weights {
+	for _, name := range slices.Sorted(maps.Keys(m.Weights)) { // in order: the same model every run
+		w := m.Weights[name]
 		tensors.MustMutableFlatData(w, func(f []float32) {
 			for i := range f {
 				switch {
