@@ -1,13 +1,13 @@
 package datasets
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/loralab/loralab/pkg/chat"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/tokenizer"
 )
 
@@ -65,28 +65,16 @@ func LoadBase(dir, template string) (*TinyBase, error) {
 }
 
 // Encode renders conv with the template (and the generation prompt when addGenerationPrompt)
-// and returns its token ids; message text never becomes control tokens.
+// and returns its token ids: mask.EncodeConversation, the project's one render-then-encode
+// (message text never becomes control tokens).
 func (t *TinyBase) Encode(conv chat.Conversation, addGenerationPrompt bool) ([]int, error) {
-	segs, err := t.Template.Render(conv, addGenerationPrompt)
+	ids32, err := mask.EncodeConversation(conv, t.Template, t.Tokenizer, addGenerationPrompt)
 	if err != nil {
 		return nil, err
 	}
-	texts := make([]string, len(segs))
-	special := make([]bool, len(segs))
-	for i, s := range segs {
-		texts[i], special[i] = s.Text, s.Kind != chat.Content
+	ids := make([]int, len(ids32))
+	for i, id := range ids32 {
+		ids[i] = int(id)
 	}
-	ids, _, _, err := t.Tokenizer.EncodeJoined(texts, special)
-	if errors.Is(err, tokenizer.ErrJoinUnsupported) { // e.g. SentencePiece tokenizers: piece by piece
-		ids = nil
-		for i, s := range texts {
-			if special[i] {
-				ids = append(ids, t.Tokenizer.EncodeSpecial(s)...)
-			} else {
-				ids = append(ids, t.Tokenizer.Encode(s)...)
-			}
-		}
-		return ids, nil
-	}
-	return ids, err
+	return ids, nil
 }

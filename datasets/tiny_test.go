@@ -60,22 +60,31 @@ func TestTinyBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	if nll := meanNLL(t, logits.Value().([][][]float32), ids); nll > 1.5 {
-		t.Errorf("mean next-token loss on validation dialogues = %.3f, want < 1.5 (the card reports ~0.63)", nll)
+		t.Errorf("mean next-token loss on validation dialogues = %.3f, want < 1.5 (the card reports 0.64 on 64 rows)", nll)
 	}
 
-	prompt, err := tb.Encode(chat.Conversation{Messages: []chat.Message{{Role: chat.RoleUser, Content: "What colour is the sky?"}}}, true)
-	if err != nil {
-		t.Fatal(err)
+	// In-domain facts it answers right (greedy), each in a reply that ends its turn.
+	for _, tc := range knownFacts {
+		prompt, err := tb.Encode(chat.Conversation{Messages: []chat.Message{{Role: chat.RoleUser, Content: tc.prompt}}}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := r.Generate(prompt, llama.GenerateOptions{MaxNewTokens: 40, Decode: tb.Tokenizer.Decode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply := strings.TrimSuffix(g.Text, chat.TinyEnd)
+		t.Logf("%s → %q (%s)", tc.prompt, reply, g.StopReason)
+		if g.StopReason != "eos" || !utf8.ValidString(reply) || !strings.Contains(strings.ToLower(reply), tc.want) {
+			t.Errorf("%s → %q (stop %s): want a reply with %q that ends its turn", tc.prompt, reply, g.StopReason, tc.want)
+		}
 	}
-	g, err := r.Generate(prompt, llama.GenerateOptions{MaxNewTokens: 40, Decode: tb.Tokenizer.Decode})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reply := strings.TrimSuffix(g.Text, chat.TinyEnd)
-	t.Logf("What colour is the sky? → %q (%s)", reply, g.StopReason)
-	if g.StopReason != "eos" || !utf8.ValidString(reply) || !strings.Contains(strings.ToLower(reply), "blue") {
-		t.Errorf("reply %q (stop %s): want an English reply about blue that ends its turn", reply, g.StopReason)
-	}
+}
+
+// knownFacts are questions of the corpus's world that the committed model answers right.
+var knownFacts = []struct{ prompt, want string }{
+	{"What do cows give us?", "milk"},
+	{"熊猫吃什么？", "竹子"},
 }
 
 func meanNLL(t *testing.T, logits [][][]float32, ids [][]int32) float64 {
@@ -99,3 +108,66 @@ func meanNLL(t *testing.T, logits [][][]float32, ids [][]int32) float64 {
 	}
 	return sum / float64(n)
 }
+
+// The tiny base model speaks the world of the fine-tuning sets — the loss on their replies is
+// far below uniform guessing (ln 4096 = 8.3 nats) — but knows neither of their skills: where a
+// reply needs the persona or a fact the user stated earlier, the loss stays well above that of
+// the ordinary replies, and asked who it is, it does not answer as the persona. The card
+// (datasets/tiny_base/README.md) has the figures on the whole validation splits.
+func TestTinyBaseLeavesSkillsToLoRA(t *testing.T) {
+	tb, err := LoadTinyBase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := backend.MustDefault()
+	for _, name := range []string{SFTRecall, SFTIdentity} {
+		r, err := EvalReplies(b, tb, name, Validation, 48)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: all %.3f, taught %.3f (%d tokens), ordinary %.3f (%d tokens)", name, r.All, r.Target, r.TargetTokens, r.Other, r.OtherTokens)
+		if r.All >= maxReplyLoss[name] {
+			t.Errorf("%s: reply loss %.3f, want < %.1f nats", name, r.All, maxReplyLoss[name])
+		}
+		if r.Other >= maxOrdinaryLoss {
+			t.Errorf("%s: loss on ordinary replies %.3f, want < %.1f: the base should know the world", name, r.Other, maxOrdinaryLoss)
+		}
+		if r.Target-r.Other < minSkillGap {
+			t.Errorf("%s: loss on the taught replies %.3f is within %.1f of the ordinary ones (%.3f): the base should not know the skill yet",
+				name, r.Target, minSkillGap, r.Other)
+		}
+	}
+	run, err := llama.NewRunner(b, tb.Model, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ prompt, want string }{
+		{"你是谁？", "AI助手"},
+		{"Who are you?", "AI assistant"},
+		{"你叫什么名字？", "没有名字"},
+	} {
+		ids, err := tb.Encode(chat.Conversation{Messages: []chat.Message{{Role: chat.RoleUser, Content: tc.prompt}}}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := run.Generate(ids, llama.GenerateOptions{MaxNewTokens: 40, Decode: tb.Tokenizer.Decode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s → %q", tc.prompt, g.Text)
+		if !strings.Contains(g.Text, tc.want) || strings.Contains(g.Text, "小灵") || strings.Contains(g.Text, "Xiaoling") || strings.Contains(g.Text, "LoRA Lab") {
+			t.Errorf("%s → %q: want a nameless assistant (%q), not the persona", tc.prompt, g.Text, tc.want)
+		}
+	}
+}
+
+// Expectations of TestTinyBaseLeavesSkillsToLoRA on the first 48 validation conversations.
+var maxReplyLoss = map[string]float64{ // nats per reply token, all replies (issue 9 aims at < 4)
+	SFTRecall:   4.0,
+	SFTIdentity: 6.0,
+}
+
+const (
+	maxOrdinaryLoss = 3.5 // the ordinary in-domain replies
+	minSkillGap     = 1.0 // taught replies minus ordinary replies
+)

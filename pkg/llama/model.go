@@ -103,13 +103,18 @@ func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 
 // LMHead applies lm_head (or the tied embedding) to hidden states [..., hidden] → logits [..., vocab].
 func LMHead(cfg *Config, w Weights, adapter Adapter, hidden *Node) *Node {
+	return linear(adapter, "lm_head", hidden, w, headWeightName(cfg, w), nil)
+}
+
+// headWeightName is the weight LMHead multiplies by: lm_head.weight, or the embedding when tied.
+func headWeightName(cfg *Config, w Weights) string {
 	name := "lm_head.weight"
 	if cfg.TieWordEmbeddings {
 		if _, ok := w[name]; !ok { // a modules_to_save copy of lm_head takes precedence
 			name = "model.embed_tokens.weight"
 		}
 	}
-	return linear(adapter, "lm_head", hidden, w, name, nil)
+	return name
 }
 
 // CausalMask returns the bool mask [B, T, T]: position t may attend to s when s <= t and, with
@@ -139,6 +144,9 @@ func linear(adapter Adapter, module string, x *Node, w Weights, weight string, b
 	x2 := x
 	if len(dims) != 2 {
 		x2 = Reshape(x, -1, in)
+	}
+	if _, ok := w[moduleAnchors]; ok { // gradient checkpointing: convert the weight when x2 exists
+		w = anchorWeights(w, x2, weight)
 	}
 	var y *Node
 	if n := x2.Shape().Dimensions[0]; n > 0 && n < 8 {

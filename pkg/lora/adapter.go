@@ -125,6 +125,8 @@ type Bound struct {
 	W        llama.Weights
 	Training bool
 	RNG      *Node
+
+	grads *[]*Node // gradients of the tensors read since BeginCheckpoint
 }
 
 // BindTraining returns a hook for training graphs: dropout (when lora_dropout > 0) draws from rng.
@@ -136,6 +138,30 @@ func (b *Bound) get(name string) *Node {
 	n, ok := b.W[name]
 	if !ok || n == nil {
 		panic(fmt.Errorf("lora: tensor %q is not among the graph's weights", name))
+	}
+	return n
+}
+
+// BeginCheckpoint implements llama.CheckpointedAdapter: with gradient checkpointing, a layer's
+// dropout draws wait for (and are recomputed with) its checkpointed input, and the gradients of
+// the LoRA tensors it reads are handed to the layer below.
+func (b *Bound) BeginCheckpoint(anchor *Node) (gradients func() []*Node) {
+	if b.Training && b.RNG != nil {
+		b.RNG = SchedulingBarrier(b.RNG, anchor).Checkpoint()
+	}
+	grads := new([]*Node)
+	b.grads = grads
+	return func() []*Node { return *grads }
+}
+
+// param returns the adapter tensor name, recording its gradient for BeginCheckpoint's caller.
+func (b *Bound) param(name string) *Node {
+	n := b.get(name)
+	if grads := b.grads; grads != nil {
+		n = IdentityWithCustomGradient(n, func(_, v *Node) *Node {
+			*grads = append(*grads, v)
+			return v
+		})
 	}
 	return n
 }
@@ -163,9 +189,9 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 	if xin.Rank() != 2 {
 		x2 = Reshape(xin, -1, m.In)
 	}
-	t := nn.Dense(x2, b.get(m.AName()), nil, compute.DenseLayoutOutputsInput)                 // [N, r]
-	t = MulScalar(t, m.Scaling)                                                               // scale the narrow tensor
-	u := nn.Dense(t, Transpose(b.get(m.BName()), 0, 1), nil, compute.DenseLayoutInputOutputs) // [N, out]
+	t := nn.Dense(x2, b.param(m.AName()), nil, compute.DenseLayoutOutputsInput)                 // [N, r]
+	t = MulScalar(t, m.Scaling)                                                                 // scale the narrow tensor
+	u := nn.Dense(t, Transpose(b.param(m.BName()), 0, 1), nil, compute.DenseLayoutInputOutputs) // [N, out]
 	if y.Rank() != 2 {
 		u = Reshape(u, y.Shape().Dimensions...)
 	}

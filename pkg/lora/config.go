@@ -274,6 +274,16 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s is not supported (got %s)", name, string(raw))
 		}
 	}
+	// PEFT's LoraConfig refuses these combinations, so an adapter made with them would not load there.
+	if c.TargetModules.Regex != "" && len(c.LayersToTransform) > 0 {
+		return fmt.Errorf("layers_to_transform cannot be used when target_modules is a string (%q), as in PEFT: name the layers in the regular expression or list the modules", c.TargetModules.Regex)
+	}
+	if !isNullish(c.LayersPattern) && c.TargetModules.Regex != "" {
+		return fmt.Errorf("layers_pattern cannot be used when target_modules is a string (%q), as in PEFT", c.TargetModules.Regex)
+	}
+	if !isNullish(c.LayersPattern) && len(c.LayersToTransform) == 0 {
+		return fmt.Errorf("layers_pattern needs layers_to_transform, as in PEFT")
+	}
 	if _, err := c.layersPatterns(); err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func floatCopy(t testing.TB, m *llama.Model) *llama.Model {
 
 // loraGrads returns the loss and the gradients of the adapter's tensors for a base model
 // (plain, bfloat16 or quantized: its graph tensors are the inputs).
-func loraGrads(t testing.TB, base *llama.Model, a *Adapter, ids [][]int32) [][]float32 {
+func loraGrads(t testing.TB, base *llama.Model, a *Adapter, ids [][]int32, mem ...llama.MemoryOptions) [][]float32 {
 	baseTs := base.Tensors()
 	loraNames := a.Names()
 	var names []string
@@ -49,7 +49,11 @@ func loraGrads(t testing.TB, base *llama.Model, a *Adapter, ids [][]int32) [][]f
 		w := llama.NewWeights(names, inputs[:len(names)])
 		in := inputs[len(names)]
 		hook := &Bound{Plan: a.Plan, W: w}
-		sum, _ := llama.CausalLMLoss(llama.Forward(base.Config, w, hook, in, nil, nil), in)
+		var opts llama.MemoryOptions // none: the plain path, CausalLMLoss(Forward(…))
+		if len(mem) > 0 {
+			opts = mem[0]
+		}
+		sum, _ := llama.TrainingLoss(base.Config, w, hook, in, nil, nil, in, opts)
 		trainable := make([]*Node, len(loraNames))
 		for i, n := range loraNames {
 			trainable[i] = hook.get(n)
@@ -106,6 +110,32 @@ func weightBytes(m *llama.Model) map[string][]byte {
 // TestMergeChecksShapesFirst: an adapter planned for another model shape is refused before any
 // weight is touched (issue 13 item 7: one for hidden 128 merged into hidden 64 overwrote weights
 // at wrong offsets; one whose MLP does not fit panicked after writing the attention weights).
+// Gradient checkpointing and the chunked loss over bf16, int8 and NF4 bases (their conversions
+// tied to each layer's checkpoint and redone in the backward pass, the bf16 head converted in
+// blocks) give the LoRA gradients of the plain path.
+func TestGradientsThroughQuantizedBaseMemoryLean(t *testing.T) {
+	_, in := loadBase(t, "llama_gqa")
+	for _, opts := range []llama.LoadOptions{
+		{TorchDtype: "bfloat16"},
+		{TorchDtype: "bfloat16", QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn8Bit: true}},
+		{TorchDtype: "bfloat16", QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn4Bit: true, Bnb4BitUseDoubleQuant: true}},
+	} {
+		q := loadBaseWith(t, "llama_gqa", opts)
+		a, err := Load(filepath.Join("testdata", "adapter_all7"), q.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := loraGrads(t, q, a, in.InputIDs)
+		got := loraGrads(t, q, a, in.InputIDs, llama.MemoryOptions{GradientCheckpointing: true, LossChunkSize: 5})
+		names := append([]string{"loss"}, a.Names()...)
+		for i := range got {
+			if e := maxRelErr(got[i], want[i]); e > 1e-4 {
+				t.Errorf("%+v %s: max relative error %.3g", opts.QuantizationConfig, names[i], e)
+			}
+		}
+	}
+}
+
 func TestMergeChecksShapesFirst(t *testing.T) {
 	base, _ := loadBase(t, "llama_gqa")
 	cfg := DefaultConfig()

@@ -7,91 +7,93 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/loralab/loralab/pkg/adamw"
+	"github.com/loralab/loralab/datasets"
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/backend"
 	"github.com/loralab/loralab/pkg/chat"
 	"github.com/loralab/loralab/pkg/data"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/mask"
+	"github.com/loralab/loralab/pkg/train"
+	"github.com/loralab/loralab/pkg/train/progress"
 )
 
-// encoder is what the corpus encoding needs of a tokenizer.
-type encoder interface {
-	Encode(text string) []int
-	EncodeSpecial(text string) []int
-}
-
-// encodeConversations renders each conversation with the template and returns one token
-// stream per conversation: control pieces may hold special tokens, message text never does.
-func encodeConversations(tmpl chat.Template, tok encoder, convs []chat.Conversation) ([][]int32, error) {
-	out := make([][]int32, 0, len(convs))
+// encodeStreams renders and encodes each conversation (mask.EncodeConversation: message text
+// never becomes control tokens) and returns one token stream per conversation.
+func encodeStreams(tmpl chat.Template, tok mask.Encoder, convs []chat.Conversation) ([][]int32, error) {
+	out := make([][]int32, len(convs))
 	for i, c := range convs {
-		segs, err := tmpl.Render(c, false)
+		ids, err := mask.EncodeConversation(c, tmpl, tok, false)
 		if err != nil {
 			return nil, fmt.Errorf("conversation %d: %w", i, err)
 		}
-		var ids []int32
-		for _, s := range segs {
-			var piece []int
-			if s.Kind == chat.Content {
-				piece = tok.Encode(s.Text)
-			} else {
-				piece = tok.EncodeSpecial(s.Text)
-			}
-			for _, id := range piece {
-				ids = append(ids, int32(id))
-			}
-		}
-		out = append(out, ids)
+		out[i] = ids
 	}
 	return out, nil
 }
 
-// rowsOf concatenates the streams in a seeded order and cuts them into rows of seq tokens
-// (GPT-style pretraining packing; every conversation starts with BOS).
-func rowsOf(streams [][]int32, seq int, rng *rand.Rand) [][]int32 {
-	order := rng.Perm(len(streams))
+// packRows concatenates the streams in a seeded order and cuts them into rows of seq tokens
+// (GPT-style pretraining packing: every conversation starts with BOS, rows cross conversation
+// boundaries, the tail shorter than a row is left out).
+func packRows(streams [][]int32, seq int, seed uint64) [][]int32 {
+	order := rand.New(rand.NewPCG(seed, 1)).Perm(len(streams))
 	var flat []int32
 	for _, i := range order {
 		flat = append(flat, streams[i]...)
 	}
 	rows := make([][]int32, 0, len(flat)/seq)
 	for i := 0; i+seq <= len(flat); i += seq {
-		rows = append(rows, flat[i:i+seq])
+		rows = append(rows, flat[i:i+seq:i+seq])
 	}
 	return rows
 }
 
-func readSplit(dir, split string) ([]chat.Conversation, error) {
-	convs, err := data.ReadAll(filepath.Join(dir, split+".parquet"))
-	if err != nil {
-		return nil, err
+// lmBatches groups rows into batches of batch rows for a plain next-token objective: every
+// token is supervised (labels = input_ids; the loss shifts them).
+func lmBatches(rows [][]int32, batch int) []mask.Batch {
+	var out []mask.Batch
+	for i := 0; i+batch <= len(rows); i += batch {
+		out = append(out, mask.Batch{InputIDs: rows[i : i+batch], Labels: rows[i : i+batch]})
 	}
-	return convs, nil
+	return out
 }
 
-type logRow struct {
-	Step     int     `json:"step"`
-	LR       float64 `json:"learning_rate"`
-	Loss     float64 `json:"loss"`
-	GradNorm float64 `json:"grad_norm"`
-	EvalLoss float64 `json:"eval_loss,omitempty"`
-	Tokens   int     `json:"tokens"`
-	TokensPS float64 `json:"tokens_per_second"`
-	ElapsedS float64 `json:"elapsed_s"`
+func readSplit(dir, split string) ([]chat.Conversation, error) {
+	return data.ReadAll(filepath.Join(dir, split+".parquet"))
+}
+
+// args returns the trainer's options (HF TrainingArguments names) of a pretraining run.
+func (o options) args() train.Args {
+	a := train.DefaultArgs()
+	a.OutputDir = o.checkpoints
+	a.LearningRate = o.lr
+	a.PerDeviceTrainBatchSize, a.PerDeviceEvalBatchSize = o.batch, o.batch
+	a.MaxSteps = o.steps
+	a.LRSchedulerType = "cosine_with_min_lr"
+	a.WarmupSteps = o.warmup
+	a.MinLRRate = o.minLRRate
+	a.WeightDecay = o.weightDecay
+	a.MaxGradNorm = 1
+	a.Seed = int64(o.seed)
+	a.LoggingSteps = 10
+	a.EvalSteps = o.evalEvery
+	a.SaveSteps = 0
+	if o.checkpoints != "" {
+		a.SaveSteps, a.SaveTotalLimit = o.evalEvery, 1
+	}
+	return a
 }
 
 func run(o options) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	train, err := readSplit(o.data, "train")
+	trainConvs, err := readSplit(o.data, "train")
 	if err != nil {
 		return err
 	}
-	valid, err := readSplit(o.data, "validation")
+	validConvs, err := readSplit(o.data, "validation")
 	if err != nil {
 		return err
 	}
@@ -99,30 +101,29 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("corpus: %d train and %d validation conversations\n", len(train), len(valid))
+	fmt.Printf("corpus: %d train and %d validation conversations\n", len(trainConvs), len(validConvs))
 
-	tok, err := trainTokenizer(o, tmpl, train)
-	if err != nil {
+	tok, err := trainTokenizer(o, tmpl, trainConvs)
+	if err != nil || o.tokenizerOnly {
 		return err
 	}
-	trainStreams, err := encodeConversations(tmpl, tok, train)
+	trainStreams, err := encodeStreams(tmpl, tok, trainConvs)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s train: %w", o.data, err)
 	}
-	validStreams, err := encodeConversations(tmpl, tok, valid)
+	validStreams, err := encodeStreams(tmpl, tok, validConvs)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s validation: %w", o.data, err)
 	}
-	ntok := 0
-	for _, s := range trainStreams {
-		ntok += len(s)
-	}
-	fmt.Printf("corpus: %d train tokens (%.1f steps of %d×%d per pass)\n", ntok, float64(ntok)/float64(o.batch*o.seq), o.batch, o.seq)
-	rng := rand.New(rand.NewPCG(o.seed, 1))
-	validRows := rowsOf(validStreams, o.seq, rand.New(rand.NewPCG(o.seed, 2)))
+	trainRows := packRows(trainStreams, o.seq, o.seed)
+	validRows := packRows(validStreams, o.seq, o.seed+1)
 	if len(validRows) > o.evalRows {
 		validRows = validRows[:o.evalRows]
 	}
+	trainData := &train.BatchLoader{Batches: lmBatches(trainRows, o.batch), Shuffle: true, Seed: int64(o.seed)}
+	evalData := &train.BatchLoader{Batches: lmBatches(validRows, o.batch)}
+	fmt.Printf("corpus: %d train rows of %d tokens (%d steps of %d rows per pass), %d validation rows\n",
+		len(trainRows), o.seq, trainData.NumBatches(), o.batch, len(validRows))
 
 	cfg := llama.DefaultConfig(tok.VocabSize(), o.hidden, o.inter, o.layers, o.heads, o.kvHeads)
 	cfg.BOSTokenID = llama.TokenIDs{tok.BOSID()}
@@ -139,62 +140,52 @@ func run(o options) error {
 	fmt.Println(backend.Line(b))
 	fmt.Printf("model: %d parameters (%s)\n", cfg.NumParams(), cfgSummary(cfg))
 
-	opt := adamw.DefaultConfig()
-	opt.LearningRate = o.lr
-	opt.WeightDecay = o.weightDecay
-	opt.MaxGradNorm = 1.0
-	sched := adamw.Schedule{Type: adamw.CosineWithMinLR, BaseLR: o.lr, WarmupSteps: o.warmup, TotalSteps: o.steps, MinLRRate: o.minLRRate}
-	if err := sched.Validate(); err != nil {
-		return err
-	}
-	p, err := newPretrainer(b, model, opt)
+	args := o.args()
+	fmt.Printf("training: %s\n", args)
+	tr, err := train.New(b, train.FullModel(model), args, trainData, evalData)
 	if err != nil {
 		return err
 	}
-
-	var rows [][]int32
-	var log []logRow
-	start := time.Now()
-	tokens := 0
-	epoch := 0
-	for step := 0; step < o.steps; step++ {
-		if len(rows) < o.batch {
-			rows = rowsOf(trainStreams, o.seq, rng)
-			epoch++
-		}
-		batch := rows[:o.batch]
-		rows = rows[o.batch:]
-		lr := sched.LR(step)
-		loss, norm, err := p.trainStep(batch, lr)
+	progress.Attach(tr, os.Stdout)
+	if o.checkpoints != "" {
+		resumed, err := tr.Resume("")
 		if err != nil {
 			return err
 		}
-		tokens += o.batch * o.seq
-		el := time.Since(start).Seconds()
-		r := logRow{Step: step + 1, LR: lr, Loss: loss, GradNorm: norm, Tokens: tokens, TokensPS: float64(tokens) / el, ElapsedS: el}
-		if (step+1)%o.evalEvery == 0 || step+1 == o.steps {
-			if r.EvalLoss, err = p.evalLoss(validRows, o.batch); err != nil {
-				return err
-			}
-		}
-		log = append(log, r)
-		if (step+1)%10 == 0 || r.EvalLoss != 0 {
-			fmt.Printf("step %5d/%d epoch %d lr %.2e loss %.4f gnorm %.3f eval %.4f | %.0f tokens/s | %s\n",
-				r.Step, o.steps, epoch, lr, loss, norm, r.EvalLoss, r.TokensPS, time.Duration(el*float64(time.Second)).Round(time.Second))
+		if resumed {
+			fmt.Printf("resumed from %s at step %d\n", tr.LastCheckpoint(), tr.Step())
 		}
 	}
-	trained := p.model()
-	if err := trained.Save(o.out); err != nil {
+	if err := tr.Train(); err != nil {
 		return err
 	}
-	if err := writeLog(o, log); err != nil {
-		return err
-	}
-	samples, err := sampleGenerations(b, trained, tok, tmpl)
+	params, err := tr.Params()
 	if err != nil {
 		return err
 	}
-	return writeCard(o, cfg, log, samples, len(trainStreams), epoch)
+	trained := &llama.Model{Config: cfg, Weights: params}
+	if err := trained.Save(o.out); err != nil {
+		return err
+	}
+	if err := writeLog(o, tr.History(), tr.EvalHistory()); err != nil {
+		return err
+	}
+	base := &datasets.TinyBase{Dir: o.out, Model: trained, Tokenizer: tok, Template: tmpl}
+	samples, err := sampleGenerations(b, base)
+	if err != nil {
+		return err
+	}
+	var sft []datasets.ReplyLoss
+	for _, name := range []string{datasets.SFTRecall, datasets.SFTIdentity} {
+		r, err := datasets.EvalReplies(b, base, name, datasets.Validation, 0)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s validation: reply loss %.3f (%s replies %.3f, other replies %.3f)\n", name, r.All,
+			strings.TrimPrefix(name, "sft_"), r.Target, r.Other)
+		sft = append(sft, r)
+	}
+	return writeCard(o, cfg, tr, len(trainStreams), len(trainRows), samples, sft)
 }
 
 func cfgSummary(c *llama.Config) string {
@@ -202,16 +193,26 @@ func cfgSummary(c *llama.Config) string {
 		c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize)
 }
 
-// writeLog writes the training log as JSON lines.
-func writeLog(o options, log []logRow) error {
+// logRow is one line of training_log.jsonl: a step's record, with the evaluation made after it.
+type logRow struct {
+	train.Record
+	EvalLoss float64 `json:"eval_loss,omitempty"`
+}
+
+// writeLog writes the training log as JSON lines, one per optimizer step.
+func writeLog(o options, history []train.Record, evals []train.EvalResult) error {
+	evalAt := map[int]float64{}
+	for _, e := range evals {
+		evalAt[e.Step] = e.Loss
+	}
 	var sb strings.Builder
-	for _, r := range log {
-		b, _ := json.Marshal(r)
+	for _, r := range history {
+		b, err := json.Marshal(logRow{r, evalAt[r.Step]})
+		if err != nil {
+			return fmt.Errorf("training log, step %d: %w", r.Step, err)
+		}
 		sb.Write(b)
 		sb.WriteByte('\n')
 	}
-	if err := atomicfile.Write(filepath.Join(o.out, "training_log.jsonl"), []byte(sb.String())); err != nil {
-		return err
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(o.out, "training_log.jsonl"), []byte(sb.String()))
 }
