@@ -57,6 +57,17 @@ if [ ! -f "$npm_dir/.installed" ] || [ "$(cat "$npm_dir/.installed")" != "${npm_
   npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error "${npm_pkgs[@]}" >/dev/null
   echo "${npm_pkgs[*]}" > "$npm_dir/.installed"
 fi
+# llama.cpp itself (prebuilt, CPU, offline), through node-llama-cpp: pkg/gguf's tests and notebook
+# 05 run exported GGUF files in it. Only the linux-x64 build (83 MB instead of every GPU variant).
+llamacpp_dir="$LORALAB_CACHE/llamacpp"
+llamacpp_pkgs=(node-llama-cpp@3.21.1 @node-llama-cpp/linux-x64@3.21.1)
+if [ "$(uname -sm)" = "Linux x86_64" ] && { [ ! -f "$llamacpp_dir/.installed" ] || [ "$(cat "$llamacpp_dir/.installed")" != "${llamacpp_pkgs[*]}" ]; }; then
+  say "npm install ${llamacpp_pkgs[*]} -> $llamacpp_dir"
+  mkdir -p "$llamacpp_dir"
+  [ -f "$llamacpp_dir/package.json" ] || echo '{"private":true}' > "$llamacpp_dir/package.json"
+  npm install --prefix "$llamacpp_dir" --no-audit --no-fund --loglevel=error --omit=optional -E "${llamacpp_pkgs[@]}" >/dev/null
+  echo "${llamacpp_pkgs[*]}" > "$llamacpp_dir/.installed"
+fi
 
 # 3. Python: two project-owned virtual environments under $LORALAB_CACHE, each installed with
 #    pip from a pinned, committed requirements file and reinstalled when that file changes:
@@ -165,8 +176,11 @@ PY
 if [ $start = 1 ]; then
   port="${JUPYTER_PORT:-8888}"
   root_flag=(); [ "$(id -u)" = 0 ] && root_flag=(--allow-root)
-  if [ -x "$lab_venv/bin/jupyter-lab" ]; then app=("$lab_venv/bin/jupyter-lab");
-  elif command -v jupyter-lab >/dev/null; then app=(jupyter-lab);
+  # docker/jupyter_server_config.json lets JupyterLab show GoNB's kernel status from the start
+  # (by default it ignores status messages answering kernel_info, the only ones GoNB sends before
+  # the first cell runs, and says "Unknown" until then).
+  if [ -x "$lab_venv/bin/jupyter-lab" ]; then app=("$lab_venv/bin/jupyter-lab" --config="$repo/docker/jupyter_server_config.json");
+  elif command -v jupyter-lab >/dev/null; then app=(jupyter-lab --config="$repo/docker/jupyter_server_config.json");
   else app=(jupyter notebook); fi
   say "starting ${app[*]} on http://127.0.0.1:$port (Ctrl-C stops it)"
   cd "$repo/notebooks"

@@ -24,34 +24,45 @@ func Write(path string, data []byte) error {
 }
 
 // WriteWith streams the content that fn writes (through a buffer) to path atomically.
-func WriteWith(path string, fn func(w io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+func WriteWith(path string, fn func(w io.Writer) error) error {
+	tmp, err := writeTemp(path, fn)
 	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	tmp := f.Name()
+	return nil
+}
+
+// writeTemp writes what fn writes into a complete, synced temporary file beside path and
+// returns its name.
+func writeTemp(path string, fn func(w io.Writer) error) (tmp string, err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	name := f.Name()
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			os.Remove(name)
 			err = fmt.Errorf("writing %s: %w", path, err)
 		}
 	}()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	if err = fn(bw); err != nil {
-		return err
+		return "", err
 	}
 	if err = bw.Flush(); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Chmod(Mode); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Sync(); err != nil { // the data is on disk before the name points at it
-		return err
+		return "", err
 	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return name, f.Close()
 }

@@ -209,13 +209,15 @@ func TestParseVmHWMAndCPUInfo(t *testing.T) {
 }
 
 func TestReport(t *testing.T) {
-	rep := &Report{Shape: DefaultShape(), Steps: 10, Warmup: 2, Torch: "1.13.0a0",
+	rep := &Report{Shape: DefaultShape(), Steps: 10, Warmup: 2,
+		Peers:   []BLASProbe{{Python: "/usr/bin/python3", Torch: "1.13.0a0", BLASInfo: "generic", N: 1024, GFLOPS: 197, Threads: 1, BLAS: 2, Libs: []string{"/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"}}},
+		Refused: []BLASProbe{{Python: "/opt/py", Torch: "1.13.0a0", BLASInfo: "generic", N: 1024, GFLOPS: 6.5, Libs: []string{"/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"}}},
 		Machine: Machine{CPUModel: "Test CPU", Cores: 2}, LoadStart: "5.00 6.00 7.00", LoadEnd: "4.00 5.00 6.00",
 		GoPeakRSSKiB: 780000, PeerPeakRSSKiB: 400000, PeerRSSSource: "/usr/bin/time -v",
 		Runs: []Run{
 			{Side: "go", Round: 1, Threads: 2, TokensPerSec: 1500, StepMedian: time.Second, CPUPerStep: 2},
-			{Side: "peer", Round: 1, Threads: 1, TokensPerSec: 800, CPUPerStep: 3},
-			{Side: "peer", Round: 1, Threads: 2, TokensPerSec: 1000},
+			{Side: "peer", Torch: "1.13.0a0", Round: 1, Threads: 1, BLASThreads: 2, TokensPerSec: 800, CPUPerStep: 3},
+			{Side: "peer", Torch: "1.13.0a0", Round: 1, Threads: 2, BLASThreads: 2, TokensPerSec: 1000},
 			{Side: "go", Round: 2, Threads: 2, TokensPerSec: 1800},
 		}}
 	if got := rep.Ratio(); math.Abs(got-1.8) > 1e-12 {
@@ -223,17 +225,38 @@ func TestReport(t *testing.T) {
 	}
 	md := rep.Markdown()
 	for _, want := range []string{"Test CPU, 2 logical CPUs", "5.00 6.00 7.00 at start, 4.00 5.00 6.00 at end",
-		"**1.80×**", "**1800.0 tokens/s** (round 2)", "2 threads", "391 MiB", "| peer | 1 | 2 | 1000.0 |", "Go 2.000, peer 3.000 (upper bound): peer/Go 1.50×"} {
+		"**1.80×**", "**1800.0 tokens/s** (round 2)", "torch 1.13.0a0, 2 torch threads × 2 BLAS threads", "391 MiB",
+		"| peer | 1.13.0a0 | 1 | 2 | 2 | 1000.0 |", "matmul 197.0 GFLOP/s (torch threads 1, BLAS threads 2)",
+		"Not compared (reference BLAS; install libopenblas0-pthread: make bench-setup): /opt/py", "libblas.so.3.11.0 (REFERENCE BLAS)", "Go 2.000, peer 3.000 (upper bound): peer/Go 1.50×"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
 	goOnly := &Report{PeerNote: "no torch", Runs: []Run{{Side: "go", TokensPerSec: 10}}}
-	if goOnly.Ratio() != 0 || !strings.Contains(goOnly.Table(), "not run (no torch); Go only") {
+	if goOnly.Ratio() != 0 || !strings.Contains(goOnly.Table(), "not run (no torch); Go only, no ratio") {
 		t.Errorf("Go-only report: ratio %v, table:\n%s", goOnly.Ratio(), goOnly.Table())
 	}
 	path := t.TempDir() + "/bench.md"
 	if err := atomicfile.Write(path, []byte(md)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBLASProbeReference(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    BLASProbe
+		want bool
+	}{
+		{"Debian torch on the reference libblas", BLASProbe{BLASInfo: "generic", Libs: []string{"/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"}}, true},
+		{"Debian torch on OpenBLAS pthread", BLASProbe{BLASInfo: "generic", Libs: []string{"/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"}}, false},
+		{"reference libblas beside OpenBLAS's LAPACK", BLASProbe{BLASInfo: "generic", Libs: []string{"/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", "/usr/lib/x86_64-linux-gnu/openblas-pthread/liblapack.so.3"}}, true},
+		{"PyPI torch with MKL linked in", BLASProbe{BLASInfo: "mkl"}, false},
+		{"BLIS", BLASProbe{BLASInfo: "generic", Libs: []string{"/usr/lib/x86_64-linux-gnu/blis-pthread/libblas.so.3"}}, false},
+		{"nothing known", BLASProbe{}, false},
+	} {
+		if got := tc.p.Reference(); got != tc.want {
+			t.Errorf("%s: Reference() = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

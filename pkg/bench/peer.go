@@ -111,14 +111,14 @@ type PeerOptions struct {
 	Warmup  int    // warm-up steps (--warmup)
 	Threads int    // torch threads (--threads); 0 = torch's default
 	TimeBin string // GNU time (e.g. /usr/bin/time) to measure peak RSS; "" = rusage of the child
-	// MatchBLASThreads sets OPENBLAS_NUM_THREADS and MKL_NUM_THREADS to Threads. Debian's torch
-	// calls BLAS through the generic libblas (OpenBLAS), whose own thread pool torch's
-	// set_num_threads does not size: left alone it spins 1 thread per core under every torch
-	// thread count, which on a loaded machine costs the peer several times its speed.
-	MatchBLASThreads bool
-	Env              []string      // extra KEY=VALUE environment entries, e.g. OMP_WAIT_POLICY=PASSIVE
-	Args             []string      // extra flags for the script (e.g. --kv-heads 2 for pkg/bench/peer/torch_lora_peer.py)
-	Timeout          time.Duration // 0 = none
+	// BLASThreads sets OPENBLAS_NUM_THREADS and MKL_NUM_THREADS (0 leaves them inherited).
+	// Debian's torch calls BLAS through the generic libblas (OpenBLAS), whose own thread pool
+	// torch's set_num_threads does not size; the peer's best configuration seen is 1 torch
+	// thread with BLAS on every core.
+	BLASThreads int
+	Env         []string      // extra KEY=VALUE environment entries, e.g. OMP_WAIT_POLICY=PASSIVE
+	Args        []string      // extra flags for the script (e.g. --kv-heads 2 for pkg/bench/peer/torch_lora_peer.py)
+	Timeout     time.Duration // 0 = none
 }
 
 // HasTorch reports whether python can import torch, and its version.
@@ -153,16 +153,11 @@ func RunPeer(opts PeerOptions) (PeerResult, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if (opts.MatchBLASThreads && opts.Threads > 0) || len(opts.Env) > 0 {
-		cmd.Env = os.Environ()
-		if opts.MatchBLASThreads && opts.Threads > 0 {
-			n := strconv.Itoa(opts.Threads)
-			cmd.Env = append(cmd.Env, "OPENBLAS_NUM_THREADS="+n, "MKL_NUM_THREADS="+n)
-		}
-		cmd.Env = append(cmd.Env, opts.Env...)
+	if opts.BLASThreads > 0 || len(opts.Env) > 0 {
+		cmd.Env = append(blasEnv(os.Environ(), opts.BLASThreads), opts.Env...)
 	}
 	if err := cmd.Run(); err != nil {
-		return PeerResult{}, fmt.Errorf("peer %s (threads %d): %w\n%s", opts.Script, opts.Threads, err, tail(stderr.String(), 1500))
+		return PeerResult{}, fmt.Errorf("peer %s (threads %d, BLAS threads %d): %w\n%s", opts.Script, opts.Threads, opts.BLASThreads, err, tail(stderr.String(), 1500))
 	}
 	r, err := ParsePeerJSON(stdout.String())
 	if err != nil {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -11,6 +12,8 @@ type Run struct {
 	Side         string // "go" or "peer"
 	Round        int    // 1-based round of the interleaved schedule
 	Threads      int    // peer torch threads; GOMAXPROCS for Go
+	BLASThreads  int    // peer: OPENBLAS_NUM_THREADS = MKL_NUM_THREADS (0: inherited)
+	Torch        string // peer: torch version
 	TokensPerSec float64
 	StepMedian   time.Duration
 	PeakRSSKiB   int64
@@ -20,12 +23,13 @@ type Run struct {
 // Report is a Go-versus-peer comparison.
 type Report struct {
 	Machine         Machine
-	LoadStart       string // load averages when the comparison started
-	LoadEnd         string // … and when it ended
-	Backend         string // GoMLX backend line
-	Torch           string // torch version, "" when the peer did not run
-	PeerNote        string // why the peer did not run, if it did not
-	PeerBLASThreads string // how the peer's BLAS thread pool was sized
+	LoadStart       string      // load averages when the comparison started
+	LoadEnd         string      // … and when it ended
+	Backend         string      // GoMLX backend line
+	Peers           []BLASProbe // each peer interpreter compared: its torch, BLAS library and matmul GFLOP/s
+	Refused         []BLASProbe // peer interpreters not compared because they run on the reference BLAS
+	PeerNote        string      // why the peer did not run, if it did not
+	PeerBLASThreads string      // how the peer's BLAS thread pool was sized
 	Shape           Shape
 	Steps, Warmup   int
 	Runs            []Run
@@ -85,11 +89,12 @@ func (r *Report) shapeLine() string {
 // Table renders the runs and the summary as plain text.
 func (r *Report) Table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-5s %5s %7s %12s %10s %10s %10s\n", "side", "round", "threads", "tokens/s", "step", "CPU/step", "peak RSS")
+	fmt.Fprintf(&b, "%-5s %-16s %5s %7s %4s %12s %10s %10s %10s\n", "side", "torch", "round", "threads", "BLAS", "tokens/s", "step", "CPU/step", "peak RSS")
 	for _, x := range r.Runs {
-		fmt.Fprintf(&b, "%-5s %5d %7d %12.1f %9.3fs %9.3fs %10s\n", x.Side, x.Round, x.Threads, x.TokensPerSec,
-			x.StepMedian.Seconds(), x.CPUPerStep, mib(x.PeakRSSKiB))
+		fmt.Fprintf(&b, "%-5s %-16s %5d %7d %4s %12.1f %9.3fs %9.3fs %10s\n", x.Side, dash(x.Torch), x.Round, x.Threads, blasCol(x),
+			x.TokensPerSec, x.StepMedian.Seconds(), x.CPUPerStep, mib(x.PeakRSSKiB))
 	}
+	b.WriteString(r.peerLines(""))
 	b.WriteString(r.summary("", ""))
 	return b.String()
 }
@@ -101,17 +106,47 @@ func (r *Report) summary(bullet, code string) string {
 		fmt.Fprintf(&b, "%sGo best:   %s%.1f tokens/s%s (round %d), peak RSS %s\n", bullet, code, g.TokensPerSec, code, g.Round, mib(r.GoPeakRSSKiB))
 	}
 	if p, ok := r.Best("peer"); ok {
-		fmt.Fprintf(&b, "%sPeer best: %s%.1f tokens/s%s (torch %s, %d threads, round %d), peak RSS %s (%s)\n",
-			bullet, code, p.TokensPerSec, code, r.Torch, p.Threads, p.Round, mib(r.PeerPeakRSSKiB), r.PeerRSSSource)
+		fmt.Fprintf(&b, "%sPeer best: %s%.1f tokens/s%s (torch %s, %d torch threads × %s BLAS threads, round %d), peak RSS %s (%s)\n",
+			bullet, code, p.TokensPerSec, code, p.Torch, p.Threads, blasCol(p), p.Round, mib(r.PeerPeakRSSKiB), r.PeerRSSSource)
 		fmt.Fprintf(&b, "%sRatio Go/peer: %s%.2f×%s\n", bullet, code, r.Ratio(), code)
 		if gc, pc := r.minCPU("go"), r.minCPU("peer"); gc > 0 && pc > 0 {
 			fmt.Fprintf(&b, "%sCPU seconds per step, least of each side: Go %.3f, peer %.3f (upper bound): peer/Go %.2f×\n",
 				bullet, gc, pc, pc/gc)
 		}
 	} else {
-		fmt.Fprintf(&b, "%sPeer: not run (%s); Go only\n", bullet, r.PeerNote)
+		fmt.Fprintf(&b, "%sPeer: not run (%s); Go only, no ratio\n", bullet, r.PeerNote)
 	}
 	return b.String()
+}
+
+// peerLines names every peer interpreter: compared ones and those refused for their BLAS.
+func (r *Report) peerLines(bullet string) string {
+	var b strings.Builder
+	for _, p := range r.Peers {
+		fmt.Fprintf(&b, "%sPeer %s\n", bullet, p)
+	}
+	for _, p := range r.Refused {
+		fmt.Fprintf(&b, "%sNot compared (reference BLAS; install libopenblas0-pthread: make bench-setup): %s\n", bullet, p)
+	}
+	return b.String()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// blasCol is a run's BLAS thread count for the tables ("inh." when inherited, "—" for Go).
+func blasCol(x Run) string {
+	switch {
+	case x.Side != "peer":
+		return "—"
+	case x.BLASThreads <= 0:
+		return "inh."
+	}
+	return strconv.Itoa(x.BLASThreads)
 }
 
 // Markdown renders the comparison for the benchmark notes.
@@ -125,11 +160,12 @@ func (r *Report) Markdown() string {
 	if r.PeerBLASThreads != "" {
 		fmt.Fprintf(&b, "- Peer BLAS threads: %s\n", r.PeerBLASThreads)
 	}
+	b.WriteString(r.peerLines("- "))
 	b.WriteString("- Runs are interleaved (Go, peer, Go, peer …) so both sides see the same load.\n\n")
-	b.WriteString("| side | round | threads | tokens/s | median step | CPU s/step | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| side | torch | round | threads | BLAS threads | tokens/s | median step | CPU s/step | peak RSS |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, x := range r.Runs {
-		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %.3f s | %.3f | %s |\n", x.Side, x.Round, x.Threads, x.TokensPerSec,
-			x.StepMedian.Seconds(), x.CPUPerStep, mib(x.PeakRSSKiB))
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %.1f | %.3f s | %.3f | %s |\n", x.Side, dash(x.Torch), x.Round, x.Threads, blasCol(x),
+			x.TokensPerSec, x.StepMedian.Seconds(), x.CPUPerStep, mib(x.PeakRSSKiB))
 	}
 	b.WriteString("\nCPU s/step is user+system CPU time per step (the peer's includes Python start-up and model " +
 		"building spread over its steps, an upper bound); on a loaded machine it is steadier than wall time.\n")

@@ -14,7 +14,6 @@ package bench
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"syscall"
@@ -159,7 +158,6 @@ func NewModelStep(b compute.Backend, base *llama.Model, s Shape, seed uint64, me
 	if err != nil {
 		return nil, fmt.Errorf("bench.NewModelStep: trainer: %w", err)
 	}
-	tr.Progress = io.Discard
 	return &Step{Shape: s, adapter: ad, trainer: tr}, nil
 }
 

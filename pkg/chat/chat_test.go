@@ -137,7 +137,7 @@ func TestSpecialTokenTextStaysContent(t *testing.T) {
 }
 
 func TestSegmentKindString(t *testing.T) {
-	for k, want := range map[SegmentKind]string{Control: "Control", Content: "Content", EndOfTurn: "EndOfTurn", 7: "SegmentKind(7)"} {
+	for k, want := range map[SegmentKind]string{Control: "Control", Content: "Content", EndOfTurn: "EndOfTurn", ReplyPrefix: "ReplyPrefix", 7: "SegmentKind(7)"} {
 		if got := k.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", int(k), got, want)
 		}
@@ -192,24 +192,32 @@ func FuzzRender(f *testing.F) {
 }
 
 func BenchmarkRender(b *testing.B) {
+	conv := benchConversation()
+	for _, name := range Names() {
+		tpl, _ := Lookup(name)
+		b.Run(name, func(b *testing.B) { benchRender(b, tpl, conv) })
+	}
+}
+
+// benchConversation is a system prompt and three exchanges of mixed Chinese and English.
+func benchConversation() Conversation {
 	conv := Conversation{System: "You are a helpful assistant. 你是一个乐于助人的助手。"}
 	for k := 0; k < 3; k++ {
 		conv.Messages = append(conv.Messages,
 			Message{Role: RoleUser, Content: strings.Repeat("question 问题 ", 20)},
 			Message{Role: RoleAssistant, Content: strings.Repeat("answer 回答 ", 40)})
 	}
-	for _, name := range Names() {
-		tpl, _ := Lookup(name)
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := tpl.Render(conv, false); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "convs/s")
-		})
+	return conv
+}
+
+func benchRender(b *testing.B, tpl Template, conv Conversation) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tpl.Render(conv, false); err != nil {
+			b.Fatal(err)
+		}
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "convs/s")
 }
 
 func TestTokenizerConfig(t *testing.T) {

@@ -2,6 +2,8 @@ package chat_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/loralab/loralab/pkg/chat"
 )
@@ -57,4 +59,36 @@ func ExampleTemplate_Apply() {
 func ExampleNames() {
 	fmt.Println(chat.Names())
 	// Output: [chatml deepseek deepseek3 llama2 llama3 tiny]
+}
+
+// A checkpoint's own chat_template, rendered by the Jinja engine: the pieces a label mask
+// supervises are recovered from renderings, with no hand-written segmenter.
+func ExampleLoadTemplate() {
+	dir, _ := os.MkdirTemp("", "checkpoint")
+	defer os.RemoveAll(dir)
+	cfg := `{"eos_token": "<|im_end|>", "chat_template": "{% for m in messages %}{{ '<|im_start|>' + m.role + '\n' + m.content | trim + '<|im_end|>\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"}`
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(cfg), 0o644); err != nil {
+		panic(err)
+	}
+	tpl, err := chat.LoadTemplate(dir)
+	if err != nil {
+		panic(err)
+	}
+	segs, err := tpl.Render(chat.Conversation{Messages: []chat.Message{
+		{Role: chat.RoleUser, Content: "Hi"}, {Role: chat.RoleAssistant, Content: " Hello! "},
+	}}, false)
+	if err != nil {
+		panic(err)
+	}
+	for _, s := range segs {
+		fmt.Printf("%-9s %-9s turn %2d %q\n", s.Kind, s.Role, s.Turn, s.Text)
+	}
+	// Output:
+	// Control   user      turn  0 "<|im_start|>user\n"
+	// Content   user      turn  0 "Hi"
+	// Control   user      turn  0 "<|im_end|>\n"
+	// Control   assistant turn  0 "<|im_start|>assistant\n"
+	// Content   assistant turn  0 "Hello!"
+	// EndOfTurn assistant turn  0 "<|im_end|>"
+	// Control   assistant turn  0 "\n"
 }

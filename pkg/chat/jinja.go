@@ -14,7 +14,9 @@ import (
 // that Hugging Face chat templates use (namespace, loop, tojson, trim, raise_exception,
 // strftime_now, loop controls, trim_blocks and lstrip_blocks as transformers sets them). It
 // is checked byte for byte against python3-jinja2 on the real templates of DeepSeek-V3,
-// deepseek-llm-7b-chat, Qwen3, Llama 3.x and Gemma 3 (testdata/golden.json). Two source
+// deepseek-llm-7b-chat, Qwen3, Llama 3 and 3.1 (tools included) and Gemma 3
+// (testdata/golden.json), and transformers' apply_chat_template agrees with those goldens
+// (testdata/check_transformers.py). Two source
 // rewrites make it match transformers where it does not by itself:
 //
 //   - `| trim` without arguments strips Python's whitespace (str.strip, which also counts

@@ -214,10 +214,9 @@ func knownDifferences(name string, conv Conversation, segs []Segment) []Segment 
 
 // TestQwen3Supervision spells out which replies of a Qwen3 conversation are supervised:
 // only those after the last user message, since the template rewrites earlier replies
-// (drops their <think> block) — and with PerReply every reply, each as generated. The
-// "<think>\n" the template writes before a reply (and the whole empty block it adds to a
-// reply without reasoning) is template text: unsupervised, like the prompt that
-// enable_thinking=false gives.
+// (drops their <think> block) — and with PerReply every reply, each as generated. What the
+// model writes after the generation prompt is supervised, the template's "<think>\n" (or
+// the empty think block it adds to a last reply without reasoning) included.
 func TestQwen3Supervision(t *testing.T) {
 	tpl := jinjaTemplates(t)["qwen3"]
 	conv := Conversation{Messages: []Message{
@@ -238,7 +237,7 @@ func TestQwen3Supervision(t *testing.T) {
 		return out
 	}
 	got := supervised(conv)
-	want := []string{`1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
+	want := []string{`1:ReplyPrefix:"<think>\n\n</think>\n\n"`, `1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("whole conversation: supervised %q, want %q", got, want)
 	}
@@ -246,12 +245,136 @@ func TestQwen3Supervision(t *testing.T) {
 	for _, c := range PerReply(conv) {
 		per = append(per, supervised(c)...)
 	}
-	want = []string{`0:Content:"add\n</think>\n\n5"`, `0:EndOfTurn:"<|im_end|>"`,
-		`1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
+	want = []string{`0:ReplyPrefix:"<think>\n"`, `0:Content:"add\n</think>\n\n5"`, `0:EndOfTurn:"<|im_end|>"`,
+		`1:ReplyPrefix:"<think>\n\n</think>\n\n"`, `1:Content:"10"`, `1:EndOfTurn:"<|im_end|>"`}
 	if fmt.Sprint(per) != fmt.Sprint(want) {
 		t.Errorf("PerReply: supervised %q, want %q", per, want)
 	}
 	if !strings.Contains(tpl.EndOfTurn, "<|im_end|>") {
 		t.Errorf("EndOfTurn = %q", tpl.EndOfTurn)
 	}
+}
+
+// TestVars: Template.Vars reach the template as apply_chat_template's keyword arguments
+// (Qwen3's enable_thinking=false writes an empty think block into the generation prompt).
+func TestVars(t *testing.T) {
+	_, contexts := loadGoldenExtra(t)
+	tpl := jinjaTemplates(t)["qwen3"]
+	tpl.Vars = map[string]any{"enable_thinking": false}
+	for _, c := range contexts {
+		if c.Name != "qwen3_no_thinking" {
+			continue
+		}
+		got, err := tpl.Apply(Conversation{Messages: []Message{{RoleUser, "hi"}}}, true)
+		if err != nil || got != c.Rendered {
+			t.Errorf("enable_thinking=false: %q, %v; want %q", got, err, c.Rendered)
+		}
+		return
+	}
+	t.Fatal("golden context qwen3_no_thinking missing")
+}
+
+// BenchmarkRenderJinja: rendering with span recovery costs about 3n+2 template executions
+// for n messages.
+func BenchmarkRenderJinja(b *testing.B) {
+	conv := benchConversation()
+	tokens := map[string]Tokens{"qwen3": {EOS: "<|im_end|>"}, "gemma3": {BOS: "<bos>", EOS: "<end_of_turn>"},
+		"deepseek3": {BOS: DeepSeekBOS, EOS: DeepSeekEOS}, "llama3_1": {BOS: "<|begin_of_text|>", EOS: "<|eot_id|>"}}
+	for _, name := range []string{"deepseek3", "gemma3", "llama3_1", "qwen3"} {
+		src, err := os.ReadFile(filepath.Join("testdata", "templates", name+".jinja"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tpl, err := FromChatTemplate(name, string(src), tokens[name])
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) { benchRender(b, tpl, conv) })
+	}
+}
+
+// FuzzRenderJinja: any valid conversation renders through every real template to segments
+// that join to the Jinja output, in order, never a panic.
+func FuzzRenderJinja(f *testing.F) {
+	f.Add("", "hi", "hello", "again", true)
+	f.Add("系统", "  你好 ", "<think>\nx\n</think>\n\ny", "\x1c", false)
+	f.Add("s", "", "", "", true)
+	f.Add("", spanMarker, "</think>", "<|im_end|>", false)
+	f.Add("\n", "\xff\xfe", " ", "<｜end▁of▁sentence｜>", true)
+	tpls := map[string]Template{}
+	f.Fuzz(func(t *testing.T, system, q, a, q2 string, gen bool) {
+		if len(tpls) == 0 {
+			tpls = jinjaTemplates(t)
+		}
+		conv := Conversation{System: system, Messages: []Message{{RoleUser, q}, {RoleAssistant, a}, {RoleUser, q2}}}
+		for name, tpl := range tpls {
+			for _, n := range []int{2, 3} {
+				c := conv
+				c.Messages = c.Messages[:n]
+				segs, err := tpl.Render(c, gen)
+				if err != nil {
+					continue // a template may refuse (raise_exception); it must not panic
+				}
+				want, err := tpl.execute(tpl.messages(c), gen)
+				if err != nil || Join(segs) != want {
+					t.Fatalf("%s: segments join to %q, Jinja gives %q (%v)", name, Join(segs), want, err)
+				}
+				prev := -1
+				for i, s := range segs {
+					if s.Text == "" || s.Turn < prev {
+						t.Fatalf("%s: segment %d %+v (previous turn %d)", name, i, s, prev)
+					}
+					prev = s.Turn
+				}
+			}
+		}
+	})
+}
+
+// A template with transformers' {% generation %} markers renders as without them, and its
+// spans are recovered the same way.
+func TestGenerationMarkers(t *testing.T) {
+	plain := "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' }}{% if m.role == 'assistant' %}{% generation %}{{ m.content + '<|im_end|>' }}{% endgeneration %}{% else %}{{ m.content + '<|im_end|>' }}{% endif %}{{ '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+	marked, err := FromChatTemplate("marked", plain, Tokens{EOS: "<|im_end|>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chatml, _ := Lookup("chatml")
+	conv := Conversation{System: "S", Messages: []Message{{RoleUser, "q"}, {RoleAssistant, "a"}, {RoleUser, "q2"}, {RoleAssistant, "b"}}}
+	got, err := marked.Render(conv, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := chatml.Render(conv, false)
+	if fmt.Sprint(mergeSegments(got)) != fmt.Sprint(mergeSegments(want)) {
+		t.Errorf("segments\n got %+v\nwant %+v", mergeSegments(got), mergeSegments(want))
+	}
+}
+
+// A template that moves the system prompt into the last user message (as Mistral's do)
+// renders; the system text stays unsupervised inside that message.
+func TestSystemPromptMoved(t *testing.T) {
+	src := "{{ bos_token }}{% for m in messages %}{% if m.role == 'user' %}{% if loop.revindex0 <= 1 and messages[0].role == 'system' %}{{ '[INST] ' + messages[0].content + '\\n\\n' + m.content + '[/INST]' }}{% else %}{{ '[INST] ' + m.content + '[/INST]' }}{% endif %}{% elif m.role == 'assistant' %}{{ m.content + eos_token }}{% endif %}{% endfor %}"
+	tpl, err := FromChatTemplate("moved", src, Tokens{BOS: "<s>", EOS: "</s>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := Conversation{System: "SYS", Messages: []Message{{RoleUser, "q"}, {RoleAssistant, "a"}, {RoleUser, "q2"}, {RoleAssistant, "b"}}}
+	segs, err := tpl.Render(conv, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Join(segs), "<s>[INST] q[/INST]a</s>[INST] SYS\n\nq2[/INST]b</s>"; got != want {
+		t.Fatalf("rendered %q, want %q", got, want)
+	}
+	var sup []string
+	for _, s := range segs {
+		if s.Supervised() {
+			sup = append(sup, s.Text)
+		}
+	}
+	if fmt.Sprint(sup) != "[a </s> b </s>]" {
+		t.Errorf("supervised %q", sup)
+	}
+	checkSegments(t, "moved", tpl, conv, segs)
 }

@@ -25,7 +25,8 @@ import (
 //     rest, e.g. ChatML's "\n", is not). What remains before the next message's content is
 //     that message's header ("<|im_start|>user\n"); text before the first message's header
 //     (BOS, a default system prompt) belongs to no message, and text after the last message
-//     is the generation prompt.
+//     is the generation prompt. A system prompt the template moves after the first message
+//     (Mistral's go into the last user message) stays inside the message it joins.
 //  3. Rewritten turns: an assistant reply is supervised only when the template renders it in
 //     the whole conversation exactly as it renders it when the reply is the last message,
 //     after the same generation prompt — that is, as the model produces it at inference.
@@ -35,10 +36,14 @@ import (
 //     context (Control segments with role "assistant"). To learn from every reply of such a
 //     conversation, train on PerReply(conv): one conversation per reply, each rendered as
 //     the model saw it.
-//  4. Template text around a reply is not supervised: what the template writes before a
-//     reply's content (Qwen3's "<think>\n\n</think>\n\n" before the last reply, the same
-//     block its enable_thinking=false generation prompt holds) is Control, encoded with
-//     special tokens; reasoning written inside a reply's content is supervised with it.
+//  4. What is supervised of a reply is what the model writes after the generation prompt
+//     (add_generation_prompt's text), as TRL's prompt/completion split has it: the content,
+//     template text between the generation prompt and the content unless it is only
+//     whitespace (Qwen3's "<think>\n" before reasoning, or the empty
+//     "<think>\n\n</think>\n\n" it writes before a last reply without reasoning: the model
+//     must learn to write them), and the end-of-turn text. That template text is a
+//     ReplyPrefix segment: supervised, and encoded as template text, so that "<think>"
+//     becomes Qwen3's <think> token as in transformers.
 //
 // Each rendering of a conversation with n messages costs about 3n+2 template executions.
 
@@ -161,6 +166,11 @@ func (t Template) renderJinja(conv Conversation, gen bool) ([]Segment, error) {
 		}
 		start := commonPrefix(full, before)
 		end := len(full) - commonSuffix(full, after)
+		if start < prev && j == 1 && msgs[0].role == RoleSystem {
+			// The template moves the system prompt after the first message (Mistral puts
+			// it into the last user message): its text stays in the message it joins.
+			cs[0], ce[0], prev = 0, 0, 0
+		}
 		if start < prev {
 			return nil, fmt.Errorf("chat: template %s: message %d is rendered before message %d; cannot tell their spans apart", t.Name, j, j-1)
 		}
@@ -196,7 +206,7 @@ func (t Template) renderJinja(conv Conversation, gen bool) ([]Segment, error) {
 			bound[j] = ce[j] + commonPrefix(full[ce[j]:limit], trailer)
 		}
 	}
-	faithful, err := t.faithfulReplies(msgs, full, cs, bound, b0)
+	faithful, genLen, err := t.faithfulReplies(msgs, full, bound, b0)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +219,19 @@ func (t Template) renderJinja(conv Conversation, gen bool) ([]Segment, error) {
 		if role == RoleAssistant && !faithful[j] {
 			contentKind = Control
 		}
-		b.add(full[start:cs[j]], Control, role, turn)
+		if role == RoleAssistant && faithful[j] {
+			// After the generation prompt, template text the model writes before the
+			// content (Qwen3's "<think>\n") is supervised with it; whitespace is not.
+			g := min(start+genLen[j], cs[j])
+			b.add(full[start:g], Control, role, turn)
+			if gen := full[g:cs[j]]; strings.TrimFunc(gen, isPySpace) != "" {
+				b.add(gen, ReplyPrefix, role, turn)
+			} else {
+				b.add(gen, Control, role, turn)
+			}
+		} else {
+			b.add(full[start:cs[j]], Control, role, turn)
+		}
 		b.add(full[cs[j]:ce[j]], contentKind, role, turn)
 		trailer := full[ce[j]:bound[j]]
 		if role == RoleAssistant && faithful[j] {
@@ -241,9 +263,10 @@ func (t Template) endOfTurnPiece(trailer string) string {
 
 // faithfulReplies reports, for each message, whether it is an assistant reply rendered in
 // full exactly as the template renders it when it is the last message, after the
-// generation prompt (see the package notes on rewritten turns).
-func (t Template) faithfulReplies(msgs []jmsg, full string, cs, bound []int, b0 int) ([]bool, error) {
-	out := make([]bool, len(msgs))
+// generation prompt (see the package notes on rewritten turns), and the length of that
+// generation prompt's text (what add_generation_prompt adds before the reply).
+func (t Template) faithfulReplies(msgs []jmsg, full string, bound []int, b0 int) ([]bool, []int, error) {
+	out, genLen := make([]bool, len(msgs)), make([]int, len(msgs))
 	for j, m := range msgs {
 		if m.role != RoleAssistant {
 			continue
@@ -258,7 +281,7 @@ func (t Template) faithfulReplies(msgs []jmsg, full string, cs, bound []int, b0 
 		}
 		last, err := t.execute(msgs[:j+1], false)
 		if err != nil {
-			return nil, fmt.Errorf("message %d: %w", j, err)
+			return nil, nil, fmt.Errorf("message %d: %w", j, err)
 		}
 		start := b0
 		if j > 0 {
@@ -266,8 +289,11 @@ func (t Template) faithfulReplies(msgs []jmsg, full string, cs, bound []int, b0 
 		}
 		out[j] = strings.HasPrefix(prompt, prefix) && strings.HasPrefix(last, prompt) &&
 			last[len(prefix):] == full[start:bound[j]]
+		if out[j] {
+			genLen[j] = len(prompt) - len(prefix)
+		}
 	}
-	return out, nil
+	return out, genLen, nil
 }
 
 // PerReply returns one conversation per assistant reply of conv: the messages up to and

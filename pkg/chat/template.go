@@ -132,6 +132,8 @@ func (k SegmentKind) String() string {
 		return "Content"
 	case EndOfTurn:
 		return "EndOfTurn"
+	case ReplyPrefix:
+		return "ReplyPrefix"
 	}
 	return fmt.Sprintf("SegmentKind(%d)", int(k))
 }

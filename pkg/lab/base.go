@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -8,7 +9,9 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/loralab/loralab/datasets"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/chat"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/tokenizer"
 )
 
 // Base is a base model with its tokenizer and chat template.
@@ -20,21 +23,43 @@ type Base struct {
 
 // Load loads the base model of a notebook: dir "" is the tiny base model embedded in the
 // repository (datasets/tiny_base, template "tiny"); otherwise a local Hugging Face checkpoint
-// folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json) with its chat
-// template: "deepseek" (deepseek-llm-*-chat), "deepseek3" (DeepSeek-V3/R1), "llama3",
-// "chatml" (Qwen2), "llama2".
-func Load(dir, template string) *Base {
+// folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json). Its chat template
+// is the checkpoint's own (tokenizer_config.json's chat_template, or chat_template.jinja) when
+// template is ""; a built-in name ("deepseek", "deepseek3", "llama3", "chatml", "llama2")
+// overrides it, and a difference between the two is reported, since fine-tuning on another
+// format than the model's quietly spoils the result.
+func Load(dir, template string) *Base { return LoadWith(dir, template, llama.LoadOptions{}) }
+
+// LoadWith is Load keeping the frozen base as opts say (from_pretrained's torch_dtype and
+// quantization_config): float32 (4 bytes a parameter: 28 GB for a 7B model), bfloat16 or
+// float16 (2 bytes: 14 GB), or the decoder's Linear weights in NF4 (about half a byte, plus the
+// embeddings and lm_head in torch_dtype). LoRA weights and computation stay float32.
+func LoadWith(dir, template string, opts llama.LoadOptions) *Base {
+	variant := ""
+	if opts != (llama.LoadOptions{}) {
+		b, err := json.Marshal(opts)
+		check(err, "load options")
+		variant = " " + string(b)
+	}
 	if dir == "" {
 		tb, err := datasets.LoadTinyBase()
 		check(err, "loading the tiny base model")
-		return &Base{TinyBase: tb, Name: filepath.Base(tb.Dir)}
+		if variant != "" {
+			tb.Model, err = llama.LoadModelWith(tb.Dir, opts)
+			check(err, "loading the tiny base model")
+		}
+		return &Base{TinyBase: tb, Name: filepath.Base(tb.Dir) + variant}
 	}
-	if template == "" {
-		Fail(fmt.Errorf("loading %s: name its chat template (deepseek, deepseek3, llama3, chatml, llama2)", dir))
+	tmpl, mismatch, err := chat.ForCheckpoint(dir, template)
+	check(err, "%s: chat template", dir)
+	if mismatch != nil {
+		fmt.Printf("⚠ %s: template %q differs from the checkpoint's own: %v\n", dir, template, mismatch)
 	}
-	tb, err := datasets.LoadBase(dir, template)
+	m, err := llama.LoadModelWith(dir, opts)
 	check(err, "loading %s", dir)
-	return &Base{TinyBase: tb, Name: dir}
+	tok, err := tokenizer.Load(dir)
+	check(err, "loading %s", dir)
+	return &Base{TinyBase: &datasets.TinyBase{Dir: dir, Model: m, Tokenizer: tok, Template: tmpl}, Name: dir + variant}
 }
 
 // PadID is the id that pads batches: the tokenizer's pad token, else its end-of-sequence

@@ -105,9 +105,12 @@ func (e *Examples) Supervised() int {
 	return n
 }
 
-// MaxLen is the length of the longest sample.
+// MaxLen is the length of the longest sample (0 for a nil set).
 func (e *Examples) MaxLen() int {
 	n := 0
+	if e == nil {
+		return 0
+	}
 	for _, x := range e.Examples {
 		n = max(n, x.Len())
 	}

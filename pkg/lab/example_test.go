@@ -5,6 +5,7 @@ import (
 
 	"github.com/loralab/loralab/datasets"
 	"github.com/loralab/loralab/pkg/lab"
+	"github.com/loralab/loralab/pkg/train"
 )
 
 // A cell names the experiment: base, data, LoraConfig, TrainingArguments. The run is kept, so
@@ -54,8 +55,8 @@ func ExampleFitBatches() {
 	_, note = lab.FitBatches(args, 4096, 192, 192) // the tiny model's vocabulary: nothing to change
 	fmt.Printf("%q\n", note)
 	// Output:
-	// 4 2 9
-	// per_device_train_batch_size 8 → 4 × gradient_accumulation_steps 2; per_device_eval_batch_size 32 → 9 (logits of a 151936-token vocabulary kept under 1024 MiB)
+	// 1 8 2
+	// per_device_train_batch_size 8 → 1 × gradient_accumulation_steps 8; per_device_eval_batch_size 32 → 2 (logits of a 151936-token vocabulary kept under 256 MiB)
 	// ""
 }
 
@@ -72,4 +73,21 @@ func ExampleRemember() {
 func ExampleCommas() {
 	fmt.Println(lab.Commas(37478400), lab.Commas(-1234), lab.Commas(999))
 	// Output: 37,478,400 -1,234 999
+}
+
+// A notebook states its setup once; runs override options by name. A run already trained in
+// this session (same base, data and options) is read back.
+func ExampleExperiment() {
+	lab.LiveCharts = false
+	exp := lab.Experiment{Dataset: datasets.SFTRecall,
+		Train: lab.DataOptions{MaxLength: 96, Limit: 16}, Eval: lab.DataOptions{MaxLength: 96, Limit: 8},
+		LoRA: lab.LoRA(lab.Set{"r": 4}),
+		Args: lab.Args(lab.Set{"max_steps": 2, "per_device_train_batch_size": 4, "disable_tqdm": true})}
+	runs := exp.Sweep(train.Grid(map[string][]any{"learning_rate": {1e-3, 1e-2}})...)
+	fmt.Println(len(runs), runs.Varied(), runs.Best() != nil)
+	again := exp.Run("again", runs[1].Params())
+	fmt.Println("read back:", again.Dir == runs[1].Dir, again.LoRA.R, again.Args.LearningRate)
+	// Output:
+	// 2 [learning_rate] true
+	// read back: true 4 0.01
 }

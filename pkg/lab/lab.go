@@ -22,7 +22,9 @@
 package lab
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -99,22 +101,23 @@ func Key(config ...any) string {
 }
 
 // Remember returns the value that compute returned for this name and configuration, computing
-// and keeping it (as JSON) the first time: a later cell of the same kernel session gets it
-// back without computing it again, and another configuration computes anew.
+// and keeping it (encoding/gob, so NaN and ±Inf survive) the first time: a later cell of the
+// same kernel session gets it back without computing it again, and another configuration
+// computes anew.
 func Remember[T any](name string, config any, compute func() T) T {
-	path := filepath.Join(Dir(), name+"-"+Key(name, config)+".json")
+	path := filepath.Join(Dir(), name+"-"+Key(name, config)+".gob")
 	var v T
 	if b, err := os.ReadFile(path); err == nil {
-		if err := json.Unmarshal(b, &v); err == nil {
+		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&v); err == nil {
 			return v
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		check(err, "reading %s", name)
 	}
 	v = compute()
-	b, err := json.Marshal(v)
-	check(err, "keeping %s", name)
-	check(atomicfile.Write(path, b), "keeping %s", name)
+	var buf bytes.Buffer
+	check(gob.NewEncoder(&buf).Encode(&v), "keeping %s", name)
+	check(atomicfile.Write(path, buf.Bytes()), "keeping %s", name)
 	return v
 }
 

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loralab/loralab/datasets"
+	"github.com/loralab/loralab/pkg/gguf"
+	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/mask"
 )
 
@@ -92,7 +95,63 @@ func TestExamplesSkipInvalidRows(t *testing.T) {
 	if len(set.Examples) != 2 || set.Supervised() == 0 || !strings.Contains(set.String(), "2 conversations → 2 samples") {
 		t.Errorf("examples: %s", set)
 	}
-	if msg := failed(t, func() { base.ExamplesFrom("chats", convs, DataOptions{MaxLength: 3}) }); !strings.Contains(msg, "no examples left") {
+	if msg := failed(t, func() { base.ExamplesFrom("chats", convs, DataOptions{MaxLength: 3}) }); !strings.Contains(msg, "max_length dropped every sample") {
 		t.Errorf("every sample too long: %q", msg)
+	}
+}
+
+// A bfloat16 base is another base: its runs never read those of the float32 one.
+func TestLoadWithDtype(t *testing.T) {
+	f32 := Load("", "")
+	bf16 := LoadWith("", "", llama.LoadOptions{TorchDtype: "bfloat16"})
+	if f32.Name == bf16.Name || !strings.Contains(bf16.Name, "bfloat16") {
+		t.Errorf("names %q and %q", f32.Name, bf16.Name)
+	}
+	if got := bf16.Model.Weights["model.layers.0.self_attn.q_proj.weight"].DType().String(); !strings.Contains(strings.ToLower(got), "bf") {
+		t.Errorf("bfloat16 base holds %s weights", got)
+	}
+}
+
+// TestMain keeps the runs the tests and examples train in a folder removed at the end.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "loralab_test_")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("LORALAB_RESULTS", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// A run exported as GGUF answers in llama.cpp as it does here, and the Modelfile points at the
+// files beside it.
+func TestExportGGUF(t *testing.T) {
+	LiveCharts = false
+	base := Load("", "")
+	data := base.Examples(datasets.SFTIdentity, datasets.Train, DataOptions{MaxLength: 64, Limit: 16})
+	run := base.FineTune("gguf", LoRA(Set{"r": 4, "lora_alpha": 8, "target_modules": []string{"q_proj", "v_proj", "embed_tokens", "lm_head"}}),
+		Args(Set{"learning_rate": 1e-2, "max_steps": 2, "per_device_train_batch_size": 4, "disable_tqdm": true}), data, nil)
+	g := run.ExportGGUF(t.TempDir())
+	mf, err := os.ReadFile(g.Modelfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FROM ./base.gguf\n", "ADAPTER ./adapter.gguf\n", "TEMPLATE", "PARAMETER stop"} {
+		if !strings.Contains(string(mf), want) {
+			t.Errorf("Modelfile lacks %q:\n%s", want, mf)
+		}
+	}
+	if _, err := gguf.LlamaCppPackage(); err != nil && os.Getenv("CI") == "" {
+		t.Skip(err)
+	}
+	questions := []string{"你是谁？", "What colour is the sky?"}
+	tuned := base.With(run.Adapter())
+	tuned.MaxNewTokens = 12
+	for i, got := range g.Replies(12, questions...) {
+		t.Logf("%s → %q", questions[i], got)
+		if want := tuned.Reply(questions[i]); got != want {
+			t.Errorf("%s: llama.cpp %q, LoRA Lab %q", questions[i], got, want)
+		}
 	}
 }

@@ -52,13 +52,18 @@ func (m *Model) generate(q string, history []chat.Message, onText func(string)) 
 		}
 	}
 	g := Must(m.Runner.Generate(m.Base.Prompt(q, history...), opts))
+	return m.Base.replyText(g.Tokens)
+}
+
+// replyText decodes generated ids without special tokens such as the end of turn.
+func (b *Base) replyText(ids []int) string {
 	var kept []int
-	for _, id := range g.Tokens {
-		if !tok.IsAdded(id) {
+	for _, id := range ids {
+		if !b.Tokenizer.IsAdded(id) {
 			kept = append(kept, id)
 		}
 	}
-	return strings.TrimSpace(tok.Decode(kept))
+	return strings.TrimSpace(b.Tokenizer.Decode(kept))
 }
 
 // Logits are the model's logits over q's prompt, flattened ([tokens × vocabulary]).

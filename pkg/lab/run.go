@@ -2,20 +2,26 @@ package lab
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/lora"
 	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/plot"
 	"github.com/loralab/loralab/pkg/train"
+	"github.com/loralab/loralab/pkg/train/progress"
+	"github.com/loralab/loralab/pkg/train/trainplot"
 )
 
 // Set holds options by their Hugging Face names: TrainingArguments names ("learning_rate",
@@ -137,10 +143,12 @@ func (r *Run) SaveAdapter(dir string) {
 
 // LossChart draws the run's training loss and its eval loss.
 func (r *Run) LossChart(title string) plot.Chart {
-	return train.LossChart(title, r.History, r.Evals)
+	return trainplot.LossChart(title, r.History, r.Evals)
 }
 
-// LiveCharts draws the loss curves of a single FineTune while it trains (in a notebook).
+// LiveCharts draws the loss curves of a run while it trains (in a notebook), and removes them
+// when it ends: a cell keeps the charts it draws itself (Run.LossChart, Runs.Curves, …), so
+// what a notebook shows does not depend on which runs were read back.
 var LiveCharts = true
 
 // FineTune trains a LoRA adapter with cfg on the base model, with the training arguments args,
@@ -183,7 +191,21 @@ func (b *Base) fineTune(name string, params Set, cfg lora.Config, args train.Arg
 	}
 	tr, err := train.New(Backend(), train.LoRAModel(b.Model, adapter), r.Args, trainData, evalData)
 	check(err, "run %s", name)
-	tr.LiveChart = live
+	progress.Attach(tr, nil)
+	if live && plot.InNotebook() {
+		// Loss curves redrawn while training (at most every 2 s), cleared at the end: the cell draws what it keeps.
+		chart, last := plot.NewLive(), time.Time{}
+		tr.Attach(train.Hook{
+			OnStep: func(t *train.Trainer, _ train.Record) error {
+				if time.Since(last) > 2*time.Second {
+					last = time.Now()
+					return chart.Update(trainplot.LossChart(name+" (live)", t.History(), t.EvalHistory()))
+				}
+				return nil
+			},
+			OnEnd: func(*train.Trainer, error) { chart.HTML("") },
+		})
+	}
 	if evalSet != nil {
 		_, err := tr.Evaluate()
 		check(err, "run %s: evaluating the base model", name)
@@ -243,8 +265,12 @@ func (c *countingLoader) Batch(epoch, i int) (mask.Batch, error) {
 
 // LogitsBudget is the most memory one batch's logits may take, in bytes (float32: batch ×
 // length × vocabulary × 4 bytes; training keeps their gradient too). FitBatches keeps batches
-// under it: at a 150k vocabulary one 192-token row of logits alone takes 117 MB.
-var LogitsBudget int64 = 1 << 30
+// under it: at a 150k vocabulary one 192-token row of logits alone takes 117 MB, and the loss
+// and its gradient hold several tensors of that size. Measured on notebook 01's setup (a
+// 33.5M-parameter model with DeepSeek-V3's 129,280-token vocabulary, batch 8, eval batch 32,
+// samples up to 192 tokens; Go backend, 2-core machine shared with other jobs): peak RSS
+// 8.3 GB without fitting, 7.7 GB with a 1 GiB budget, 2.9 GB with this one.
+var LogitsBudget int64 = 256 << 20
 
 // FitBatches returns args with batch sizes that keep the logits of one batch under
 // LogitsBudget for a vocabulary of vocab tokens and samples of up to trainLen / evalLen tokens:
@@ -277,12 +303,35 @@ func FitBatches(args train.Args, vocab, trainLen, evalLen int) (train.Args, stri
 	return args, note
 }
 
+// Trainer returns a trainer of a fresh adapter (cfg) on the base with the training arguments
+// args, for what FineTune does not do: an LR range test, gradients of given batches. Its
+// batch sizes are fitted to the vocabulary as FineTune's are.
+func (b *Base) Trainer(cfg lora.Config, args train.Args, trainSet, evalSet *Examples) *train.Trainer {
+	args, _ = FitBatches(args, b.Model.Config.VocabSize, trainSet.MaxLen(), evalSet.MaxLen())
+	adapter, err := lora.New(cfg, b.Model, uint64(args.Seed))
+	check(err, "LoRA")
+	var evalData train.Loader
+	if evalSet != nil {
+		evalData = b.loader(evalSet, args.PerDeviceEvalBatchSize, false, 0)
+	}
+	return Must(train.New(Backend(), train.LoRAModel(b.Model, adapter), args, b.loader(trainSet, args.PerDeviceTrainBatchSize, true, args.Seed), evalData))
+}
+
+// First returns the set's first n examples, as a set of their own.
+func (e *Examples) First(n int) *Examples {
+	f := *e
+	f.Examples = e.Examples[:min(n, len(e.Examples))]
+	f.Name = fmt.Sprintf("%s[:%d]", e.Name, len(f.Examples))
+	return &f
+}
+
 // Runs are the runs of a sweep, in order.
 type Runs []*Run
 
 // Sweep fine-tunes one run per trial: each trial's options (HF training and LoraConfig names,
 // see train.Grid and train.RandomSearch) override args and cfg. Runs kept from earlier cells
-// are read back; while new ones train, a chart overlays their loss curves.
+// are read back; while new ones train, a chart overlays their loss curves (cleared at the
+// end: the cell draws the charts it keeps, e.g. with Curves or Report).
 func (b *Base) Sweep(trials []train.Trial, cfg lora.Config, args train.Args, trainSet, evalSet *Examples) Runs {
 	var runs Runs
 	live := plot.NewLive()
@@ -292,9 +341,10 @@ func (b *Base) Sweep(trials []train.Trial, cfg lora.Config, args train.Args, tra
 		r := b.fineTune(t.TrialName(), t.Params, c, a, trainSet, evalSet, false)
 		runs = append(runs, r)
 		if trained = trained || r.fresh; trained {
-			check(live.Update(runs.Curves("sweep: training loss", false)), "sweep chart")
+			check(live.Update(runs.Curves("sweep: training loss (live)", false)), "sweep chart")
 		}
 	}
+	live.HTML("") // the live chart was for watching: the cell draws what it keeps
 	return runs
 }
 
@@ -343,12 +393,124 @@ func (rs Runs) Results() *train.SweepResult {
 // Table is the results table: one line per run.
 func (rs Runs) Table() string { return rs.Results().Table() }
 
+// Series are the runs' training loss curves (eval false) or eval loss curves (eval true).
+func (rs Runs) Series(eval bool) []plot.Series {
+	var out []plot.Series
+	for _, r := range rs {
+		s := plot.Series{Name: r.Name}
+		if eval {
+			for _, e := range r.Evals {
+				s.X, s.Y = append(s.X, float64(e.Step)), append(s.Y, e.Loss)
+			}
+		} else {
+			for _, h := range r.History {
+				s.X, s.Y = append(s.X, float64(h.Step)), append(s.Y, h.Loss)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // Curves overlays the runs' training loss (eval false) or eval loss (eval true).
 func (rs Runs) Curves(title string, eval bool) plot.Chart {
-	return train.SweepCurvesChart(title, rs.Results(), eval)
+	return trainplot.SweepCurvesChart(title, rs.Results(), eval)
 }
 
 // Heatmap draws the final eval loss over two options of the runs (e.g. "r", "lora_alpha").
 func (rs Runs) Heatmap(title, xKey, yKey string) plot.Chart {
-	return train.ParamHeatmap(title, rs.Results(), xKey, yKey)
+	return trainplot.ParamHeatmap(title, rs.Results(), xKey, yKey)
+}
+
+// Varied are the options whose values differ between the runs, sorted.
+func (rs Runs) Varied() []string {
+	seen := map[string]map[string]bool{}
+	for _, r := range rs {
+		for k, v := range r.Params() {
+			if seen[k] == nil {
+				seen[k] = map[string]bool{}
+			}
+			seen[k][fmt.Sprint(v)] = true
+		}
+	}
+	var keys []string
+	for k, vs := range seen {
+		if len(vs) > 1 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Report shows what a sweep found: the results table (best first), each finished run's drop
+// of eval loss from the base model, a heatmap when the runs vary two options, and the best
+// run's training arguments and LoraConfig.
+func (rs Runs) Report() {
+	fmt.Print(rs.Table())
+	keys := rs.Varied()
+	ranked := slices.Clone(rs)
+	slices.SortStableFunc(ranked, func(a, b *Run) int { return cmpScore(a, b) })
+	var names []string
+	drop := plot.BarSeries{Name: "eval loss drop"}
+	for _, r := range ranked {
+		if r.Status != train.StatusDone {
+			fmt.Printf("%s: %s %s\n", r.Name, r.Status, r.Error)
+			continue
+		}
+		var vals []string
+		for _, k := range keys {
+			vals = append(vals, fmt.Sprint(r.Params()[k]))
+		}
+		names = append(names, strings.Join(vals, " · "))
+		drop.Values = append(drop.Values, math.Round((r.BaseEval().Loss-r.FinalEval().Loss)*1e4)/1e4)
+	}
+	best := rs.Best()
+	if best == nil {
+		fmt.Println("no run finished")
+		return
+	}
+	charts := []plot.Chart{plot.Bars(plot.BarOptions{Title: "eval loss drop from the base model (best first) / 验证损失下降",
+		Subtitle: fmt.Sprintf("base model eval loss %.4f", best.BaseEval().Loss), XName: strings.Join(keys, " · "), Labels: true}, names, drop)}
+	if len(keys) == 2 {
+		charts = append(charts, rs.Heatmap("final eval loss: "+keys[0]+" × "+keys[1], keys[0], keys[1]))
+	}
+	Show(charts...)
+	c := best.LoRA
+	targets := string(Must(json.Marshal(c.TargetModules)))
+	if !c.TargetModules.Set {
+		targets = "null (PEFT's default for llama: q_proj, v_proj)"
+	}
+	fmt.Printf("best / 最佳: %s — eval loss %.4f (train loss %.4f), %.0f tokens/s, %s\n  training arguments: %s\n"+
+		"  LoraConfig: r=%d lora_alpha=%g lora_dropout=%g target_modules=%s use_rslora=%v bias=%s\n",
+		best.Name, best.Summary.BestEvalLoss, best.Summary.FinalTrainLoss, best.Summary.TokensPerSecond,
+		train.FormatDuration(best.Summary.WallSeconds), best.Args.String(),
+		c.R, c.LoraAlpha, c.LoraDropout, targets, c.UseRSLoRA, c.Bias)
+}
+
+// cmpScore orders runs by final eval loss, unfinished last.
+func cmpScore(a, b *Run) int {
+	sa, sb := math.Inf(1), math.Inf(1)
+	if a.Status == train.StatusDone && !math.IsNaN(a.Summary.FinalEvalLoss) {
+		sa = a.Summary.FinalEvalLoss
+	}
+	if b.Status == train.StatusDone && !math.IsNaN(b.Summary.FinalEvalLoss) {
+		sb = b.Summary.FinalEvalLoss
+	}
+	return cmp.Compare(sa, sb)
+}
+
+// Override returns args with the training options of s set (HF names).
+func Override(args train.Args, s Set) train.Args {
+	a, _ := Apply(s, args, lora.Config{}, false)
+	return a
+}
+
+// SupervisedTokens is the number of supervised tokens the run trained on (summed over its steps).
+func (r *Run) SupervisedTokens() int64 {
+	var n int64
+	for _, h := range r.History {
+		n += h.SupervisedTokens
+	}
+	return n
 }

@@ -57,6 +57,20 @@ func (c *Config) IsMistral() bool {
 	return c.ModelType == "mistral" || slices.Contains(c.Architectures, "MistralForCausalLM")
 }
 
+// ClassPrefix is the prefix of the model's transformers class names ("Llama", "Qwen2",
+// "Qwen3", "Mistral": Qwen3ForCausalLM, Qwen3RMSNorm, …).
+func (c *Config) ClassPrefix() string {
+	switch {
+	case c.IsQwen3():
+		return "Qwen3"
+	case c.IsQwen2():
+		return "Qwen2"
+	case c.IsMistral():
+		return "Mistral"
+	}
+	return "Llama"
+}
+
 // HasQKNorm tells whether attention normalizes each query and key head (Qwen3's q_norm, k_norm).
 func (c *Config) HasQKNorm() bool { return c.IsQwen3() }
 

@@ -1,14 +1,11 @@
 package llama
 
 import (
-	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,41 +18,6 @@ func config100M() *Config {
 	return DefaultConfig(32000, 768, 2048, 7, 12, 12)
 }
 
-// writeSyntheticBF16 streams a random BF16 checkpoint for cfg into dir, never holding a tensor.
-func writeSyntheticBF16(dir string, cfg *Config) error {
-	if err := cfg.Save(dir); err != nil {
-		return err
-	}
-	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
-	var off int64
-	specs := cfg.ParamSpecs()
-	for _, s := range specs {
-		n := int64(s.Size()) * 2
-		header[s.Name] = map[string]any{"dtype": "BF16", "shape": s.Shape, "data_offsets": []int64{off, off + n}}
-		off += n
-	}
-	hdr, _ := json.Marshal(header)
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
-	binary.Write(w, binary.LittleEndian, uint64(len(hdr)))
-	w.Write(hdr)
-	rng := rand.New(rand.NewPCG(1, 2))
-	var b [2]byte
-	for _, s := range specs {
-		for range s.Size() {
-			// bf16 of a small random value: sign, exponent around 2^-6, random mantissa.
-			v := uint16(0x3c00) | uint16(rng.IntN(128)) | uint16(rng.IntN(2))<<15
-			binary.LittleEndian.PutUint16(b[:], v)
-			w.Write(b[:])
-		}
-	}
-	return w.Flush()
-}
-
 // TestLoadHelperProcess is the child of BenchmarkLoad100M: it loads the checkpoint named by
 // $LLAMA_BENCH_LOAD and exits; the parent reads its peak RSS.
 func TestLoadHelperProcess(t *testing.T) {
@@ -63,7 +25,13 @@ func TestLoadHelperProcess(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process for BenchmarkLoad100M")
 	}
-	m, err := LoadModel(dir)
+	var opts LoadOptions
+	if o := os.Getenv("LLAMA_BENCH_OPTS"); o != "" {
+		if err := json.Unmarshal([]byte(o), &opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := LoadModelWith(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,38 +45,74 @@ func TestLoadHelperProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				fmt.Println(line)
+			}
+		}
+	}
 }
 
 // BenchmarkLoad100M reports the peak RSS of a process that loads a synthetic 100M-parameter
-// BF16 checkpoint (200 MB on disk, 400 MB as float32): with streaming, peak ≈ the float32 weights.
+// BF16 checkpoint (200 MB on disk, 400 MB as float32) with each LoadOptions: with streaming,
+// peak ≈ the loaded weights (float32, bfloat16, or NF4/int8 Linear weights beside bfloat16
+// embeddings), never the float32 model plus a copy.
 func BenchmarkLoad100M(b *testing.B) {
 	dir := b.TempDir()
 	cfg := config100M()
-	if err := writeSyntheticBF16(dir, cfg); err != nil {
+	m, err := NewRandomModel(cfg, 1)
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
-	run := func(forward bool) int64 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestLoadHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "LLAMA_BENCH_LOAD="+dir)
-		if forward {
-			cmd.Env = append(cmd.Env, "LLAMA_BENCH_FORWARD=1")
-		}
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.Fatalf("helper: %v\n%s", err, out)
-		}
-		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	if err := m.SaveWith(dir, SaveOptions{DType: "bfloat16"}); err != nil {
+		b.Fatal(err)
 	}
-	var peak, peakFwd int64
-	for range b.N {
-		peak = run(false)
+	for _, tc := range []struct {
+		name string
+		opts LoadOptions
+	}{
+		{"float32", LoadOptions{}},
+		{"bfloat16", LoadOptions{TorchDtype: "bfloat16"}},
+		{"nf4", LoadOptions{TorchDtype: "bfloat16", QuantizationConfig: &BitsAndBytesConfig{LoadIn4Bit: true}}},
+		{"int8", LoadOptions{TorchDtype: "bfloat16", QuantizationConfig: &BitsAndBytesConfig{LoadIn8Bit: true}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			opts, _ := json.Marshal(tc.opts)
+			run := func(forward bool) int64 {
+				cmd := exec.Command(os.Args[0], "-test.run=^TestLoadHelperProcess$", "-test.count=1")
+				cmd.Env = append(os.Environ(), "LLAMA_BENCH_LOAD="+dir, "LLAMA_BENCH_OPTS="+string(opts))
+				if forward {
+					cmd.Env = append(cmd.Env, "LLAMA_BENCH_FORWARD=1")
+				}
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					b.Fatalf("helper: %v\n%s", err, out)
+				}
+				// The child's own high-water mark (its rusage can report the parent's RSS, which
+				// it shares until exec).
+				var kb int64
+				for _, line := range strings.Split(string(out), "\n") {
+					if v, ok := strings.CutPrefix(strings.TrimSpace(line), "VmHWM:"); ok {
+						fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+					}
+				}
+				if kb == 0 {
+					b.Fatalf("helper printed no VmHWM:\n%s", out)
+				}
+				return kb * 1024
+			}
+			var peak int64
+			for range b.N {
+				peak = run(false)
+			}
+			b.StopTimer()
+			peakFwd := run(true)
+			b.ReportMetric(float64(peak)/(1<<20), "peakRSS_MiB")
+			b.ReportMetric(float64(peakFwd)/(1<<20), "peakRSS+fwd_MiB")
+			b.ReportMetric(float64(cfg.NumParams()*4)/(1<<20), "f32weights_MiB")
+		})
 	}
-	b.StopTimer()
-	peakFwd = run(true)
-	b.ReportMetric(float64(peak)/(1<<20), "peakRSS_MiB")
-	b.ReportMetric(float64(peakFwd)/(1<<20), "peakRSS+fwd_MiB")
-	b.ReportMetric(float64(cfg.NumParams()*4)/(1<<20), "f32weights_MiB")
 }
 
 // BenchmarkForwardTiny measures forward tokens/s (logits for a [8, 256] batch) on a small

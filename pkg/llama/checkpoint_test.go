@@ -98,7 +98,7 @@ func TestConfigRoundTripKeepsUnknownKeys(t *testing.T) {
 }
 
 func TestModelSaveLoadRoundTrip(t *testing.T) {
-	for _, name := range []string{"llama_gqa", "qwen2_bias_tied", "llama_packed"} {
+	for _, name := range []string{"llama_gqa", "qwen2_bias_tied", "llama_packed", "qwen3_window"} {
 		t.Run(name, func(t *testing.T) {
 			m, err := LoadModel(filepath.Join("testdata", name))
 			if err != nil {

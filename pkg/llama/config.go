@@ -1,5 +1,7 @@
-// Package llama is the Llama-architecture causal language model (LlamaForCausalLM, and the
-// Qwen2ForCausalLM variant with q/k/v biases) on GoMLX: the HF config.json, safetensors
+// Package llama is the Llama-architecture causal language model (LlamaForCausalLM and the
+// variants Qwen2ForCausalLM with q/k/v biases, Qwen3ForCausalLM with per-head q/k norms,
+// MistralForCausalLM with a sliding window; DeepSeek-R1-Distill checkpoints are Qwen2 or
+// Llama; see arch.go) on GoMLX: the HF config.json and generation_config.json, safetensors
 // checkpoints with HF parameter names, a graph-building forward pass with an optional adapter
 // hook (LoRA lives in package lora), the causal-LM loss, and KV-cache generation.
 //
@@ -203,6 +205,12 @@ func (c *Config) Validate() error {
 		if pos[k] <= 0 {
 			return fmt.Errorf("%s must be positive, got %d", k, pos[k])
 		}
+	}
+	if c.HeadDim < 0 {
+		return fmt.Errorf("head_dim must be positive (or absent), got %d", c.HeadDim)
+	}
+	if c.MaxPositionEmbeddings < 0 {
+		return fmt.Errorf("max_position_embeddings must not be negative, got %d", c.MaxPositionEmbeddings)
 	}
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
 		return fmt.Errorf("num_attention_heads (%d) must be a multiple of num_key_value_heads (%d)", c.NumAttentionHeads, c.NumKeyValueHeads)

@@ -2,7 +2,6 @@ package llama
 
 import (
 	"encoding/json"
-	"github.com/loralab/loralab/pkg/safetensors"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 type goldenInputs struct {

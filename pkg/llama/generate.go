@@ -137,7 +137,9 @@ func (r *Runner) Generate(prompt []int, opts GenerateOptions) (*Generation, erro
 		next = func() ([]float32, error) {
 			chunk := seq[done:]
 			n := len(chunk)
-			if n > 1 { // pad prompts to a multiple of 16 tokens, so few prefill graphs are compiled
+			// Pad prompts to a multiple of 16 tokens, so few prefill graphs are compiled (not
+			// with dynamic rope scaling, whose frequencies depend on the largest position).
+			if n > 1 && cfg.RopeScaling.Kind() != "dynamic" {
 				n = min((n+15)/16*16, S-done)
 			}
 			ids := make([]int32, n)

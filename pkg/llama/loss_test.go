@@ -1,7 +1,6 @@
 package llama
 
 import (
-	"github.com/loralab/loralab/pkg/safetensors"
 	"math"
 	"path/filepath"
 	"testing"
@@ -9,6 +8,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 // TestCausalLMLossGolden compares the loss on the golden logits with torch's

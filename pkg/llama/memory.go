@@ -1,12 +1,10 @@
 package llama
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/loralab/loralab/pkg/mask"
 )
 
 // MemoryOptions are the memory-lean training switches. Both change how much is held in memory
@@ -51,21 +49,70 @@ func HiddenCheckpointed(cfg *Config, w Weights, adapter Adapter, inputIDs, posit
 	return hidden(cfg, w, adapter, inputIDs, positionIDs, segmentIDs, nil, nil, true)
 }
 
-// checkpointedLayer is decoderLayer starting from a checkpoint of x.
-func checkpointedLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, mask5 *Node) *Node {
-	x = x.Checkpoint()
-	return decoderLayer(cfg, anchorWeights(w, x, fmt.Sprintf("model.layers.%d.", l)), adapter, l, x, cos, sin, mask5, nil)
+// CheckpointedAdapter is implemented by adapters that take part in gradient checkpointing (LoRA
+// does). Each decoder layer calls BeginCheckpoint with its checkpointed input before the layer's
+// Linear modules run. The adapter
+//   - makes its random state (dropout) depend on anchor and a checkpoint itself, so that the
+//     layer's draws happen when the layer runs and are redrawn — the same numbers, from the same
+//     state — when it is recomputed, instead of every layer's masks being drawn up front and held;
+//   - returns a function giving the gradients of the adapter tensors that the layer reads (known
+//     once the backward pass has been built through the layer). The backward pass of the layer
+//     below waits for them, so that they are computed — and the recomputed activations they need
+//     freed — layer by layer, not all at the end (a dependency-order schedule puts the small
+//     weight gradients, whose path to the outputs is short, last).
+type CheckpointedAdapter interface {
+	BeginCheckpoint(anchor *Node) (gradients func() []*Node)
 }
 
-// anchorWeights returns w where every non-float32 weight whose name starts with one of the
-// prefixes is made to depend on anchor (a SchedulingBarrier): whatever the forward pass derives
-// from it (a float32 copy, a dequantized matrix) is then computed only once anchor is, and —
-// anchor being a checkpoint — recomputed in the backward pass instead of being held from the
-// forward pass. float32 weights are used as they are, so nothing changes for them.
+// checkpointedLayer is decoderLayer starting from a checkpoint of x.
+func checkpointedLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, mask5 *Node) *Node {
+	var grads func() []*Node
+	x = IdentityWithCustomGradient(x, func(_, v *Node) *Node {
+		if grads != nil {
+			if g := grads(); len(g) > 0 {
+				return SchedulingBarrier(v, g...)
+			}
+		}
+		return v
+	})
+	// A barrier between the custom gradient and Checkpoint: GoMLX v0.28.16's
+	// OptimizationBarrier.CloneWithInputs returns the barrier's input and resets its custom gradient.
+	x = SchedulingBarrier(x).Checkpoint()
+	if ca, ok := adapter.(CheckpointedAdapter); ok {
+		grads = ca.BeginCheckpoint(x)
+	}
+	return decoderLayer(cfg, withModuleAnchors(w), adapter, l, x, cos, sin, mask5, nil)
+}
+
+// moduleAnchors is a Weights key (never a parameter name) that makes linear tie each module's
+// stored weight to the module's own input: see withModuleAnchors.
+const moduleAnchors = "\x00anchor-to-module-input"
+
+// withModuleAnchors returns a copy of w marked so that, in a checkpointed layer, each Linear
+// module's non-float32 weight (and its quantization scales) is converted or dequantized only once
+// the module's input exists (anchorWeights with the input as anchor): inside a checkpoint that
+// also makes the conversion part of what the backward pass recomputes. Anchored to the module
+// rather than to the layer's input, the seven float32 copies of a layer (0.8 GB at
+// deepseek-llm-7b) are not all made at once when the layer starts.
+func withModuleAnchors(w Weights) Weights {
+	out := make(Weights, len(w)+1)
+	for k, v := range w {
+		out[k] = v
+	}
+	out[moduleAnchors] = nil
+	return out
+}
+
+// anchorWeights returns w where every entry whose name starts with one of the prefixes — but
+// float32 weight matrices — is made to depend on anchor (a SchedulingBarrier): whatever the
+// forward pass derives from it (a float32 copy of a bf16 weight, a dequantized matrix, the
+// broadcast block scales of a quantized one) is then computed only once anchor is, and — anchor
+// being a checkpoint — recomputed in the backward pass instead of being held from the forward
+// pass. float32 weight matrices are used as they are (a barrier would copy them).
 func anchorWeights(w Weights, anchor *Node, prefixes ...string) Weights {
 	var out Weights
 	for name, n := range w {
-		if n == nil || n.DType() == dtypes.Float32 || !hasAnyPrefix(name, prefixes) {
+		if n == nil || !hasAnyPrefix(name, prefixes) || (n.DType() == dtypes.Float32 && strings.HasSuffix(name, ".weight")) {
 			continue
 		}
 		if out == nil {
@@ -89,72 +136,4 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-// ChunkedCausalLMLoss is CausalLMLoss(LMHead(cfg, w, adapter, hidden), labels) computed
-// chunkSize tokens at a time: the lm_head projection, the log-sum-exp and the picked logits of
-// one chunk of the flattened [B·T] tokens are built, reduced to the chunk's loss sum and let go
-// before the next chunk starts; in the backward pass each chunk's logits are recomputed (a
-// GoMLX checkpoint) and the chunks run one after the other, last to first. Peak memory for the
-// loss is then about two [chunkSize, vocab] float32 buffers instead of several [B·T, vocab]
-// ones, for one more lm_head matmul (the recomputation). hidden is [B, T, hidden] (the output
-// of Hidden), labels [B, T]; it returns the summed token loss and the count of supervised
-// tokens, as CausalLMLoss does. chunkSize <= 0 or >= B·T computes the loss in one piece.
-func ChunkedCausalLMLoss(cfg *Config, w Weights, adapter Adapter, hidden, labels *Node, chunkSize int) (sum, count *Node) {
-	dims := hidden.Shape().Dimensions
-	if len(dims) != 3 {
-		panic(fmt.Errorf("llama.ChunkedCausalLMLoss: hidden must be [batch, seq, hidden], got shape %s", hidden.Shape()))
-	}
-	B, T, H := dims[0], dims[1], dims[2]
-	if ld := labels.Shape().Dimensions; len(ld) != 2 || ld[0] != B || ld[1] != T {
-		panic(fmt.Errorf("llama.ChunkedCausalLMLoss: labels have shape %s, want [%d, %d]", labels.Shape(), B, T))
-	}
-	N := B * T
-	lab := ShiftWithScalar(ConvertDType(labels, dtypes.Int32), 1, ShiftDirLeft, 1, mask.IgnoreIndex)
-	lab = Reshape(lab, N)
-	h := Reshape(hidden, N, H)
-	if chunkSize <= 0 || chunkSize >= N {
-		return TokenCrossEntropy(LMHead(cfg, w, adapter, h), lab)
-	}
-	numChunks := (N + chunkSize - 1) / chunkSize
-	// inGrad[i] is the gradient arriving at chunk i's slice of hidden, captured while the
-	// backward graph is built (chunk i+1's before chunk i's: nodes are visited in reverse order).
-	inGrad := make([]*Node, numChunks+1)
-	var prev *Node // loss sum of the previous chunk
-	for i := 0; i < numChunks; i++ {
-		start, end := i*chunkSize, min(N, (i+1)*chunkSize)
-		hc := Slice(h, AxisRange(start, end), AxisRange())
-		hc = IdentityWithCustomGradient(hc, func(_, v *Node) *Node {
-			inGrad[i] = v
-			return v
-		})
-		// Forward: one chunk after the other. The barrier also stands between the custom
-		// gradient and Checkpoint: GoMLX v0.28.16's OptimizationBarrier.CloneWithInputs (used
-		// when the backward pass recomputes) returns the barrier's input node and resets its
-		// custom gradient.
-		var after []*Node
-		if prev != nil {
-			after = []*Node{prev}
-		}
-		hc = SchedulingBarrier(hc, after...).Checkpoint()
-		head := anchorWeights(w, hc, "lm_head.", "model.embed_tokens.")
-		s, c := TokenCrossEntropy(LMHead(cfg, head, adapter, hc), Slice(lab, AxisRange(start, end)))
-		s = s.StopCheckpoint()
-		// backward: chunk i's recomputation waits until chunk i+1's gradient is done. (After
-		// StopCheckpoint: a custom gradient inside the checkpointed block would recompute the
-		// chunk as soon as the loss gradient arrives.)
-		s = IdentityWithCustomGradient(s, func(_, v *Node) *Node {
-			if next := inGrad[i+1]; next != nil {
-				return SchedulingBarrier(v, next)
-			}
-			return v
-		})
-		prev = s
-		if sum == nil {
-			sum, count = s, c
-		} else {
-			sum, count = Add(sum, s), Add(count, c)
-		}
-	}
-	return sum, count
 }

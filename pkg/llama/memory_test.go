@@ -2,8 +2,10 @@ package llama
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/backend"
@@ -12,7 +14,9 @@ import (
 // lossAndGrads runs TrainingLoss with opts on m and returns the loss sum, the token count, the
 // gradient of the loss sum with respect to every weight (by name) and the number of DotGeneral
 // nodes in the graph.
-func lossAndGrads(t *testing.T, m *Model, ids, labels, pos, seg [][]int32, opts MemoryOptions) (float32, float32, map[string][]float32, int) {
+//
+// With bf16Head the head weight enters the forward as bfloat16 (as with a bf16 or NF4 base).
+func lossAndGrads(t *testing.T, m *Model, ids, labels, pos, seg [][]int32, opts MemoryOptions, bf16Head bool) (float32, float32, map[string][]float32, int) {
 	t.Helper()
 	names := m.ParamNames()
 	args := make([]any, 0, len(names)+4)
@@ -28,6 +32,10 @@ func lossAndGrads(t *testing.T, m *Model, ids, labels, pos, seg [][]int32, opts 
 	outs, err := ExecOnceN(backend.MustDefault(), func(in []*Node) []*Node {
 		nw := len(names)
 		w := NewWeights(names, in[:nw])
+		if bf16Head {
+			name := headWeightName(m.Config, w)
+			w[name] = ConvertDType(w[name], dtypes.BFloat16)
+		}
 		var p, s *Node
 		if packed {
 			p, s = in[nw+2], in[nw+3]
@@ -82,7 +90,7 @@ func TestMemoryOptionsSameLossAndGradients(t *testing.T) {
 				}
 			}
 		}
-		wantSum, wantCount, wantGrads, plainDots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, MemoryOptions{})
+		wantSum, wantCount, wantGrads, plainDots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, MemoryOptions{}, false)
 		if wantCount != 16 {
 			t.Fatalf("%s: plain path counted %v tokens, want 16", tc.name, wantCount)
 		}
@@ -92,7 +100,7 @@ func TestMemoryOptionsSameLossAndGradients(t *testing.T) {
 			{GradientCheckpointing: true, LossChunkSize: 6},
 		} {
 			t.Run(fmt.Sprintf("%s/ckpt=%v,chunk=%d", tc.name, opts.GradientCheckpointing, opts.LossChunkSize), func(t *testing.T) {
-				sum, count, grads, dots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, opts)
+				sum, count, grads, dots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, opts, false)
 				if count != wantCount {
 					t.Errorf("count %v, want %v", count, wantCount)
 				}
@@ -116,6 +124,45 @@ func TestMemoryOptionsSameLossAndGradients(t *testing.T) {
 					t.Errorf("graph has %d matmuls, plain path %d: want at least %d more (recomputation)", dots, plainDots, extra)
 				}
 			})
+		}
+	}
+}
+
+// TestChunkedLossFrozenHalfHead: with the head weight in bfloat16 (a bf16 or NF4 base; frozen),
+// the chunked loss converts it block by block and computes the hidden-state gradient in the
+// forward pass; loss and gradients equal the plain path's on the same bf16 head.
+func TestChunkedLossFrozenHalfHead(t *testing.T) {
+	gqa := DefaultConfig(97, 32, 48, 2, 4, 2)
+	qwen := DefaultConfig(101, 24, 40, 2, 6, 2)
+	qwen.Architectures, qwen.ModelType, qwen.TieWordEmbeddings = []string{"Qwen2ForCausalLM"}, "qwen2", true
+	ids := [][]int32{{1, 5, 9, 33, 2, 7, 70, 12, 3, 44, 8}, {4, 4, 60, 21, 90, 11, 6, 13, 50, 2, 1}}
+	labels := [][]int32{{-100, -100, 9, 33, 2, -100, 70, 12, 3, 44, 8}, {-100, 4, 60, 21, 90, 11, -100, -100, 50, 2, 1}}
+	for _, cfg := range []*Config{gqa, qwen} {
+		m, err := NewRandomModel(cfg, 11)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSum, wantCount, wantGrads, _ := lossAndGrads(t, m, ids, labels, nil, nil, MemoryOptions{}, true)
+		for _, opts := range []MemoryOptions{{LossChunkSize: 3}, {LossChunkSize: 8, GradientCheckpointing: true}} {
+			sum, count, grads, _ := lossAndGrads(t, m, ids, labels, nil, nil, opts, true)
+			if count != wantCount || math.Abs(float64(sum-wantSum)) > 2e-5*math.Abs(float64(wantSum)) {
+				t.Errorf("%s %+v: loss %v/%v, want %v/%v", cfg.ModelType, opts, sum, count, wantSum, wantCount)
+			}
+			nonzero := 0
+			for name, want := range wantGrads {
+				if e := maxRelErr(grads[name], want); e > 2e-5 {
+					t.Errorf("%s %+v: gradient of %s: max relative error %.3g > 2e-5", cfg.ModelType, opts, name, e)
+				}
+				for _, v := range want {
+					if v != 0 {
+						nonzero++
+						break
+					}
+				}
+			}
+			if nonzero < len(wantGrads)-1 {
+				t.Errorf("%s: only %d of %d weights have a gradient", cfg.ModelType, nonzero, len(wantGrads))
+			}
 		}
 	}
 }

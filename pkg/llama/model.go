@@ -46,7 +46,9 @@ type KVCache struct {
 // segmentIDs [B, T] (int32) give packed rows: a token attends only to earlier tokens of its own
 // segment (block-diagonal causal mask); nil means a plain causal mask. adapter may be nil.
 //
-// Weights must hold every name of Config.ParamSpecs. The forward is pure float32.
+// Weights must hold every name of Config.ParamSpecs (a quantized weight as the inputs listed in
+// frozen.go; Model.Tensors lists them all). Base weights may be float32, bfloat16 or float16;
+// the computation is float32.
 func Forward(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs *Node) *Node {
 	h := Hidden(cfg, w, adapter, inputIDs, positionIDs, segmentIDs, nil, nil)
 	return LMHead(cfg, w, adapter, h)
@@ -80,7 +82,7 @@ func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 	mask5 := Reshape(mask, B, 1, T, 1, S)
 
 	emb := w.get("model.embed_tokens.weight")
-	x := Gather(emb, InsertAxes(ids, -1)) // [B, T, H]
+	x := float32Node(Gather(emb, InsertAxes(ids, -1))) // [B, T, H]; a bfloat16 table is converted row by row
 	if adapter != nil {
 		x = adapter.Embedding("model.embed_tokens", ids, x)
 	}
@@ -101,13 +103,18 @@ func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 
 // LMHead applies lm_head (or the tied embedding) to hidden states [..., hidden] → logits [..., vocab].
 func LMHead(cfg *Config, w Weights, adapter Adapter, hidden *Node) *Node {
+	return linear(adapter, "lm_head", hidden, w, headWeightName(cfg, w), nil)
+}
+
+// headWeightName is the weight LMHead multiplies by: lm_head.weight, or the embedding when tied.
+func headWeightName(cfg *Config, w Weights) string {
 	name := "lm_head.weight"
 	if cfg.TieWordEmbeddings {
 		if _, ok := w[name]; !ok { // a modules_to_save copy of lm_head takes precedence
 			name = "model.embed_tokens.weight"
 		}
 	}
-	return linear(adapter, "lm_head", hidden, w.get(name), nil)
+	return name
 }
 
 // CausalMask returns the bool mask [B, T, T]: position t may attend to s when s <= t and, with
@@ -128,23 +135,26 @@ func CausalMask(inputIDs, segmentIDs *Node) *Node {
 
 func shapesInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dims...) }
 
-// linear computes x·Wᵀ (+ b) contracting x's last axis with W's axis 1 (no transpose), then
+// linear computes x·Wᵀ (+ b) for the weight named weight in w (frozenMatmul), contracting x's last axis with W's axis 1 (no transpose), then
 // lets the adapter modify the result. Activations are flattened to 2-D [N, in] first: the
 // weight gradients GoMLX derives for 2-D operands need only fast 2-D transposes.
-func linear(adapter Adapter, module string, x, weight, bias *Node) *Node {
+func linear(adapter Adapter, module string, x *Node, w Weights, weight string, bias *Node) *Node {
 	dims := x.Shape().Dimensions
 	in := dims[len(dims)-1]
 	x2 := x
 	if len(dims) != 2 {
 		x2 = Reshape(x, -1, in)
 	}
+	if _, ok := w[moduleAnchors]; ok { // gradient checkpointing: convert the weight when x2 exists
+		w = anchorWeights(w, x2, weight)
+	}
 	var y *Node
 	if n := x2.Shape().Dimensions[0]; n > 0 && n < 8 {
 		// A few rows (KV-cache decoding): W·xᵀ runs on the Go backend's large-matrix kernel,
 		// several times faster than its small-matrix path for x·Wᵀ.
-		y = Transpose(DotGeneral(weight, []int{1}, nil, x2, []int{1}, nil), 0, 1)
+		y = Transpose(DotGeneral(w.linearWeight(weight), []int{1}, nil, x2, []int{1}, nil), 0, 1)
 	} else {
-		y = DotGeneral(x2, []int{1}, nil, weight, []int{1}, nil)
+		y = w.frozenMatmul(weight, x2)
 	}
 	if bias != nil {
 		y = Add(y, ExpandLeftToRank(bias, 2))
@@ -162,16 +172,16 @@ func linear(adapter Adapter, module string, x, weight, bias *Node) *Node {
 func proj(cfg *Config, w Weights, adapter Adapter, module string, x *Node, bias bool) *Node {
 	var b *Node
 	if bias {
-		b = w.get(module + ".bias")
+		b = float32Node(w.get(module + ".bias"))
 	}
-	return linear(adapter, module, x, w.get(module+".weight"), b)
+	return linear(adapter, module, x, w, module+".weight", b)
 }
 
 // rmsNorm is HF's LlamaRMSNorm: w · x / sqrt(mean(x²) + eps). (Rsqrt has no gradient in GoMLX.)
 func rmsNorm(x, weight *Node, eps float64) *Node {
 	ms := ReduceAndKeep(Square(x), ReduceMean, -1)
 	y := Div(x, Sqrt(AddScalar(ms, eps)))
-	return Mul(y, ExpandLeftToRank(weight, y.Rank()))
+	return Mul(y, ExpandLeftToRank(float32Node(weight), y.Rank()))
 }
 
 // rotary returns cos and sin [B, T, 1, headDim/2] for the positions (the two halves of HF's
@@ -204,7 +214,6 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 	p := fmt.Sprintf("model.layers.%d.", l)
 	B, T := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	nH, nKV, hd := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDimension()
-	group := nH / nKV
 
 	h := rmsNorm(x, w.get(p+"input_layernorm.weight"), cfg.RMSNormEps)
 	q := proj(cfg, w, adapter, p+"self_attn.q_proj", h, cfg.HasQKVBias())
@@ -223,17 +232,7 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 		cache.Values[l] = DynamicUpdateSlice(cache.Values[l], v, []*Node{zero, start, zero, zero})
 		k, v = cache.Keys[l], cache.Values[l]
 	}
-	// Grouped-query attention without repeating k/v: query head h = kv*group + j. Operands are
-	// laid out batch-major ([B, nKV, ...]) once, so that every DotGeneral below and its gradients
-	// run as plain batched matmuls in the Go backend (lhs contracting axes last).
-	qh := TransposeAllAxes(Reshape(q, B, T, nKV, group, hd), 0, 2, 1, 3, 4)    // [B, nKV, T, group, hd]
-	kh := TransposeAllAxes(k, 0, 2, 1, 3)                                      // [B, nKV, S, hd]
-	vh := TransposeAllAxes(v, 0, 2, 1, 3)                                      // [B, nKV, S, hd]
-	scores := DotGeneral(qh, []int{4}, []int{0, 1}, kh, []int{3}, []int{0, 1}) // [B, nKV, T, group, S]
-	scores = Where(mask5, scores, Scalar(x.Graph(), dtypes.Float32, -math.MaxFloat32))
-	probs := Softmax(scores, -1)
-	att := DotGeneral(probs, []int{4}, []int{0, 1}, vh, []int{2}, []int{0, 1}) // [B, nKV, T, group, hd]
-	att = Reshape(TransposeAllAxes(att, 0, 2, 1, 3, 4), B, T, nH*hd)
+	att := attention(q, k, v, mask5) // [B, T, nH*hd]
 	x = Add(x, proj(cfg, w, adapter, p+"self_attn.o_proj", att, cfg.HasOBias()))
 
 	h = rmsNorm(x, w.get(p+"post_attention_layernorm.weight"), cfg.RMSNormEps)
@@ -241,6 +240,83 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 	up := proj(cfg, w, adapter, p+"mlp.up_proj", h, false)
 	act := Mul(Mul(gate, Sigmoid(gate)), up) // SiLU(gate) * up
 	return Add(x, proj(cfg, w, adapter, p+"mlp.down_proj", act, false))
+}
+
+// attention is softmax(q·kᵀ masked)·v for q [B, T, nH, hd] (already scaled by 1/√hd), k and v
+// [B, S, nKV, hd] and mask5 [B, 1, T, 1, S] (true = may attend; a token's own causal, packed or
+// sliding-window mask, always exact). It returns [B, T, nH·hd].
+//
+// GoMLX's fused scaled-dot-product attention (attention.Core) is not used: the Go backend has no
+// fused backward (its VJP would recompute these scores beside the fused forward), and its fused
+// forward (a scalar loop per query row) made KV-cache decoding 1.5–1.8× more CPU per token than
+// this form (pkg/bench/NOTES.md).
+//
+// It is grouped-query attention without repeating k/v (query head h = kv*group + j), laid out
+// batch-major ([B, nKV, ...]) so that every DotGeneral and its gradients run as plain batched
+// matmuls in the Go backend (lhs contracting axes last), with two exceptions taken care of: the
+// head transposes are rank-4 [0, 2, 1, 3] ones (the backend's fast path; rank 5 would go through
+// its element-by-element iterator), and the key and value gradients are formed without
+// transposing a [B, nKV, T, group, S] tensor (batchedDot).
+func attention(q, k, v, mask5 *Node) *Node {
+	qd := q.Shape().Dimensions
+	B, T, nH, hd := qd[0], qd[1], qd[2], qd[3]
+	nKV := k.Shape().Dimensions[2]
+	group := nH / nKV
+	qh := Reshape(TransposeAllAxes(Reshape(q, B, T, nKV, group*hd), 0, 2, 1, 3), B, nKV, T, group, hd) // [B, nKV, T, group, hd]
+	kh := TransposeAllAxes(k, 0, 2, 1, 3)                                                              // [B, nKV, S, hd]
+	vh := TransposeAllAxes(v, 0, 2, 1, 3)                                                              // [B, nKV, S, hd]
+	scores := batchedDot(qh, kh, 3)                                                                    // [B, nKV, T, group, S]
+	scores = Where(mask5, scores, Scalar(q.Graph(), dtypes.Float32, -math.MaxFloat32))
+	probs := Softmax(scores, -1)
+	att := batchedDot(probs, vh, 2) // [B, nKV, T, group, hd]
+	return Reshape(TransposeAllAxes(Reshape(att, B, nKV, T, group*hd), 0, 2, 1, 3), B, T, nH*hd)
+}
+
+// batchedDot is DotGeneral(lhs [B, H, T, g, X], {4}, rhs, {rhsAxis}) with batch axes {0, 1},
+// where rhs is [B, H, X, Y] (rhsAxis 2) or [B, H, Y, X] (rhsAxis 3); the result is
+// [B, H, T, g, Y]. Value and gradients are the plain DotGeneral's, but rhs's gradient
+// Σ_{T,g} lhs ⊗ dOut is formed so that the Go backend transposes only the smaller of lhs and
+// dOut. GoMLX's own VJP puts dOut on the left contracting its (T, g) axes, which are not
+// trailing; the Go backend then transposes both operands element by element, one of them a
+// full [B, H, T, g, S] score tensor (the key gradient of q·kᵀ, the value gradient of p·v).
+//
+// It uses GoMLX's public custom gradients: the identity on the result records dOut (and the lhs
+// it was computed from, so that a rematerialised layer uses its recomputed lhs) when the
+// backward pass reaches it; the identity on rhs, reached later (it was built earlier), then
+// replaces the DotGeneral's rhs gradient, which is left unused and never computed. The recorded
+// dOut is consumed there, so that a second Gradient over the same graph records its own.
+func batchedDot(lhs, rhs *Node, rhsAxis int) *Node {
+	var dOut, lhsUsed *Node
+	r := IdentityWithCustomGradient(rhs, func(_, v *Node) *Node {
+		if dOut == nil { // not reached through the product: keep GoMLX's gradient
+			return v
+		}
+		d := dOut
+		dOut = nil
+		b := []int{0, 1}
+		if lhsUsed.Shape().Size() <= d.Shape().Size() {
+			lt := TransposeAllAxes(lhsUsed, 0, 1, 4, 2, 3)          // [B, H, X, T, g]
+			xy := DotGeneral(lt, []int{3, 4}, b, d, []int{2, 3}, b) // [B, H, X, Y]
+			if rhsAxis == 2 {
+				return xy
+			}
+			return TransposeAllAxes(xy, 0, 1, 3, 2)
+		}
+		dt := TransposeAllAxes(d, 0, 1, 4, 2, 3)                      // [B, H, Y, T, g]
+		yx := DotGeneral(dt, []int{3, 4}, b, lhsUsed, []int{2, 3}, b) // [B, H, Y, X]
+		if rhsAxis == 3 {
+			return yx
+		}
+		return TransposeAllAxes(yx, 0, 1, 3, 2)
+	})
+	out := DotGeneral(lhs, []int{4}, []int{0, 1}, r, []int{rhsAxis}, []int{0, 1})
+	return IdentityWithCustomGradient(out, func(x, v *Node) *Node {
+		dOut, lhsUsed = v, lhs
+		if in := x.Inputs(); len(in) == 1 && in[0].Type() == NodeTypeDotGeneral {
+			lhsUsed = in[0].Inputs()[0]
+		}
+		return v
+	})
 }
 
 // NewWeights pairs names with graph nodes (e.g. the inputs of an Exec graph function).

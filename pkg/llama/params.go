@@ -100,10 +100,17 @@ func (c *Config) NumParams() int64 {
 	return n
 }
 
-// Model is a config plus float32 weights keyed by HF parameter name.
+// Model is a config plus weights keyed by HF parameter name: float32 (trainable, or a frozen
+// base), bfloat16/float16, or quantized (a weight's parts keyed by its name plus a suffix, see
+// frozen.go; LoadModelWith).
 type Model struct {
 	Config  *Config
 	Weights map[string]*tensors.Tensor
+	// QuantizationConfig is how the base was quantized at load (nil: not quantized).
+	QuantizationConfig *BitsAndBytesConfig
+	// Unquantized lists Linear weights that quantization left as they were (shape not a whole
+	// number of 64-value blocks).
+	Unquantized []string
 	// Unused lists checkpoint tensors that the model does not use (e.g. rotary_emb.inv_freq,
 	// or lm_head.weight of a tied model).
 	Unused []string
@@ -122,18 +129,12 @@ func (m *Model) ParamNames() []string {
 	return names
 }
 
-// Check verifies that every expected weight is present with the right shape and dtype float32.
+// Check verifies that every expected weight is present with the right shape: float32, bfloat16
+// or float16, or quantized with parts of the right shapes.
 func (m *Model) Check() error {
 	for _, s := range m.Config.ParamSpecs() {
-		t, ok := m.Weights[s.Name]
-		if !ok || t == nil {
-			return fmt.Errorf("missing weight %q (expected shape %v)", s.Name, s.Shape)
-		}
-		if !slices.Equal(t.Shape().Dimensions, s.Shape) {
-			return fmt.Errorf("weight %q has shape %v, config expects %v", s.Name, t.Shape().Dimensions, s.Shape)
-		}
-		if t.DType() != dtypes.Float32 {
-			return fmt.Errorf("weight %q has dtype %s, want float32", s.Name, t.DType())
+		if err := m.checkWeight(s); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -167,46 +168,6 @@ func NewRandomModel(cfg *Config, seed uint64) (*Model, error) {
 	return m, nil
 }
 
-// LoadModel reads config.json, generation_config.json when present, and the safetensors
-// weights (single or sharded) of a HF model directory. Tensors are read one at a time and converted to float32 (from F32, BF16, F16 or F64).
-func LoadModel(dir string) (*Model, error) {
-	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return nil, err
-	}
-	ck, err := safetensors.OpenDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer ck.Close()
-	m := &Model{Config: cfg, Weights: map[string]*tensors.Tensor{}}
-	if m.Generation, err = LoadGenerationConfig(dir); err != nil {
-		return nil, err
-	}
-	expected := map[string]bool{}
-	for _, s := range cfg.ParamSpecs() {
-		expected[s.Name] = true
-		info, ok := ck.Info(s.Name)
-		if !ok {
-			return nil, fmt.Errorf("%s: missing weight %q (expected shape %v)", dir, s.Name, s.Shape)
-		}
-		if !slices.Equal(info.Shape, s.Shape) {
-			return nil, fmt.Errorf("%s: weight %q has shape %v in the checkpoint, config expects %v", dir, s.Name, info.Shape, s.Shape)
-		}
-		t, err := ck.ReadFloat32(s.Name)
-		if err != nil {
-			return nil, err
-		}
-		m.Weights[s.Name] = t
-	}
-	for _, n := range ck.Names() {
-		if !expected[n] {
-			m.Unused = append(m.Unused, n)
-		}
-	}
-	return m, nil
-}
-
 // SaveOptions choose how Model.SaveWith writes the weights.
 type SaveOptions struct {
 	// DType of the stored weights: "float32" (default), "bfloat16" or "float16"; torch_dtype in
@@ -216,6 +177,10 @@ type SaveOptions struct {
 	// this size (a tensor larger than that gets a shard of its own) plus
 	// model.safetensors.index.json, as transformers' save_pretrained does.
 	MaxShardBytes int64
+	// Transform, when set, is applied to every weight before it is written, one weight at a
+	// time, on a float32 copy (HF name, the copy); it returns the tensor to write. Exporting a
+	// merged adapter uses it (lora.SaveMerged), so that the model is never cloned.
+	Transform func(name string, w *tensors.Tensor) (*tensors.Tensor, error)
 }
 
 // Save writes config.json and model.safetensors (float32) into dir, creating it if needed.
@@ -223,7 +188,9 @@ type SaveOptions struct {
 func (m *Model) Save(dir string) error { return m.SaveWith(dir, SaveOptions{}) }
 
 // SaveWith writes config.json and the weights (one file or shards) into dir. Files from a
-// previous save in the other layout are removed, so the directory loads unambiguously.
+// previous save in the other layout are removed, so the directory loads unambiguously. Weights
+// are written one at a time: a bfloat16 or quantized one is converted (dequantized) to float32
+// just before it is written, then dropped.
 func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 	if err := m.Check(); err != nil {
 		return fmt.Errorf("saving model: %w", err)
@@ -236,18 +203,27 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 		return err
 	}
 	elem := int64(stDType.Size())
-	var shards [][]safetensors.Tensor
-	var cur []safetensors.Tensor
+	var shards [][]safetensors.Lazy
+	var cur []safetensors.Lazy
 	var curBytes, total int64
-	for _, n := range m.ParamNames() {
-		t := m.Weights[n]
-		size := int64(t.Shape().Size()) * elem
+	for _, s := range m.Config.ParamSpecs() {
+		n := s.Name
+		size := int64(s.Size()) * elem
 		total += size
 		if opts.MaxShardBytes > 0 && len(cur) > 0 && curBytes+size > opts.MaxShardBytes {
 			shards = append(shards, cur)
 			cur, curBytes = nil, 0
 		}
-		cur = append(cur, safetensors.Tensor{Name: n, Tensor: t})
+		cur = append(cur, safetensors.Lazy{Name: n, DType: stDType, Shape: s.Shape, Load: func() (*tensors.Tensor, error) {
+			if t, ok := m.Weights[n]; ok && opts.Transform == nil {
+				return t, nil // converted to stDType as it is written
+			}
+			t, err := m.WeightFloat32(n)
+			if err != nil || opts.Transform == nil {
+				return t, err
+			}
+			return opts.Transform(n, t)
+		}})
 		curBytes += size
 	}
 	shards = append(shards, cur)
@@ -255,7 +231,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 	indexPath := filepath.Join(dir, "model.safetensors.index.json")
 	singlePath := filepath.Join(dir, "model.safetensors")
 	if len(shards) == 1 {
-		if err := safetensors.WriteAs(singlePath, shards[0], meta, stDType); err != nil {
+		if err := safetensors.WriteLazy(singlePath, shards[0], meta); err != nil {
 			return err
 		}
 		if err := os.Remove(indexPath); err != nil && !os.IsNotExist(err) {
@@ -265,7 +241,7 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 		weightMap := map[string]string{}
 		for i, sh := range shards {
 			file := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
-			if err := safetensors.WriteAs(filepath.Join(dir, file), sh, meta, stDType); err != nil {
+			if err := safetensors.WriteLazy(filepath.Join(dir, file), sh, meta); err != nil {
 				return err
 			}
 			for _, nt := range sh {
@@ -288,11 +264,15 @@ func (m *Model) SaveWith(dir string, opts SaveOptions) error {
 	return cfg.Save(dir)
 }
 
-// Clone returns a deep copy of the model (new weight tensors).
+// Clone returns a deep copy of the model (new weight tensors, whatever their dtype). To export
+// a merged adapter without holding two models, see lora.SaveMerged.
 func (m *Model) Clone() *Model {
-	c := &Model{Config: m.Config, Generation: m.Generation, Weights: make(map[string]*tensors.Tensor, len(m.Weights))}
+	c := &Model{Config: m.Config, Generation: m.Generation, Weights: make(map[string]*tensors.Tensor, len(m.Weights)),
+		QuantizationConfig: m.QuantizationConfig, Unquantized: slices.Clone(m.Unquantized), Unused: slices.Clone(m.Unused)}
 	for n, t := range m.Weights {
-		c.Weights[n] = CloneTensor(t)
+		ct := backend.NewTensor(t.Shape())
+		_ = t.ConstBytes(func(src []byte) { _ = ct.MutableBytes(func(dst []byte) { copy(dst, src) }) })
+		c.Weights[n] = ct
 	}
 	return c
 }
@@ -314,13 +294,4 @@ func ropeInvFreq(c *Config) []float32 {
 // copy it: model weights are held once in memory.
 func NewFloat32Tensor(dims ...int) *tensors.Tensor {
 	return backend.NewTensor(shapes.Make(dtypes.Float32, dims...))
-}
-
-// CloneTensor deep-copies a float32 tensor (into a shared buffer when possible).
-func CloneTensor(t *tensors.Tensor) *tensors.Tensor {
-	c := NewFloat32Tensor(t.Shape().Dimensions...)
-	tensors.MustConstFlatData(t, func(src []float32) {
-		tensors.MustMutableFlatData(c, func(dst []float32) { copy(dst, src) })
-	})
-	return c
 }

@@ -58,8 +58,8 @@ func NewRunner(b compute.Backend, m *Model, adapter GraphAdapter) (*Runner, erro
 // weightInputs lists base weights then adapter tensors; adapter tensors with a base name replace it.
 func weightInputs(m *Model, adapter GraphAdapter) ([]string, []*tensors.Tensor) {
 	all := map[string]*tensors.Tensor{}
-	for _, n := range m.ParamNames() {
-		all[n] = m.Weights[n]
+	for _, nt := range m.Tensors() {
+		all[nt.Name] = nt.Tensor
 	}
 	if adapter != nil {
 		for _, nt := range adapter.AdapterTensors() {

@@ -2,13 +2,16 @@ package lora
 
 import (
 	"fmt"
+	"log"
 	"math"
 	"math/rand/v2"
 	"slices"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/nn"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/safetensors"
 )
@@ -21,7 +24,15 @@ import (
 type Adapter struct {
 	Plan    *Plan
 	Tensors map[string]*tensors.Tensor
+	// handedTo names the trainer that trains copies of Tensors (see HandTo): Tensors then
+	// stay the initial values, and Save refuses them.
+	handedTo string
 }
+
+// HandTo records that a trainer now trains copies of a's tensors (train.LoRAModel calls it):
+// a keeps the initial values (lora_B still zero), so Save refuses a with an error naming
+// what to save instead. Clone returns an adapter without the mark.
+func (a *Adapter) HandTo(trainer string) { a.handedTo = trainer }
 
 // New resolves cfg against the base model and initialises the adapter as PEFT does
 // (init_lora_weights), seeded. modules_to_save copies and trainable biases start as copies of
@@ -56,14 +67,14 @@ func New(cfg Config, base *llama.Model, seed uint64) (*Adapter, error) {
 	}
 	for _, s := range append(slices.Clone(plan.ModulesToSave), plan.Biases...) {
 		src := s.Name
-		if _, ok := base.Weights[src]; !ok && src == "lm_head.weight" && base.Config.TieWordEmbeddings {
+		if _, ok := base.WeightShape(src); !ok && src == "lm_head.weight" && base.Config.TieWordEmbeddings {
 			src = "model.embed_tokens.weight"
 		}
-		t, ok := base.Weights[src]
-		if !ok {
-			return nil, fmt.Errorf("base model has no weight %q to copy for %s", src, s.Name)
+		t, err := base.WeightFloat32(src) // a float32 copy, whatever the base's dtype
+		if err != nil {
+			return nil, fmt.Errorf("base model has no weight %q to copy for %s: %w", src, s.Name, err)
 		}
-		a.Tensors[s.Name] = tensors.FromFlatDataAndDimensions(tensors.MustCopyFlatData[float32](t), t.Shape().Dimensions...)
+		a.Tensors[s.Name] = t
 	}
 	return a, nil
 }
@@ -114,6 +125,8 @@ type Bound struct {
 	W        llama.Weights
 	Training bool
 	RNG      *Node
+
+	grads *[]*Node // gradients of the tensors read since BeginCheckpoint
 }
 
 // BindTraining returns a hook for training graphs: dropout (when lora_dropout > 0) draws from rng.
@@ -125,6 +138,30 @@ func (b *Bound) get(name string) *Node {
 	n, ok := b.W[name]
 	if !ok || n == nil {
 		panic(fmt.Errorf("lora: tensor %q is not among the graph's weights", name))
+	}
+	return n
+}
+
+// BeginCheckpoint implements llama.CheckpointedAdapter: with gradient checkpointing, a layer's
+// dropout draws wait for (and are recomputed with) its checkpointed input, and the gradients of
+// the LoRA tensors it reads are handed to the layer below.
+func (b *Bound) BeginCheckpoint(anchor *Node) (gradients func() []*Node) {
+	if b.Training && b.RNG != nil {
+		b.RNG = SchedulingBarrier(b.RNG, anchor).Checkpoint()
+	}
+	grads := new([]*Node)
+	b.grads = grads
+	return func() []*Node { return *grads }
+}
+
+// param returns the adapter tensor name, recording its gradient for BeginCheckpoint's caller.
+func (b *Bound) param(name string) *Node {
+	n := b.get(name)
+	if grads := b.grads; grads != nil {
+		n = IdentityWithCustomGradient(n, func(_, v *Node) *Node {
+			*grads = append(*grads, v)
+			return v
+		})
 	}
 	return n
 }
@@ -142,15 +179,19 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 		}
 		b.RNG, xin = Dropout(b.RNG, x, p)
 	}
-	// tᵀ = A·xᵀ [r, N]: with A on the left, A's gradient needs no transpose and x's gradient
-	// only transposes the narrow [r, N] tensor (GoMLX's Go backend wants lhs contracting axes last).
+	// t = x·Aᵀ [N, r], u = t·Bᵀ [N, out] as GoMLX fused dense layers (nn.Dense; decomposed on
+	// backends without them). Their VJP needs transposes of the narrow operands only: dA from
+	// dtᵀ [r, N], dB from tᵀ [r, N] (B enters transposed, [r, out], so its gradient is tᵀ·du with
+	// du read in place). Plain DotGenerals here cost one transpose of every du [N, out] in the
+	// backward: GoMLX puts the incoming gradient on the left, contracting its leading token
+	// axis (about 12% of a training step, pkg/bench/NOTES.md).
 	x2 := xin
 	if xin.Rank() != 2 {
 		x2 = Reshape(xin, -1, m.In)
 	}
-	tT := DotGeneral(b.get(m.AName()), []int{1}, nil, x2, []int{1}, nil) // [r, N]
-	tT = MulScalar(tT, m.Scaling)                                        // scale the narrow tensor
-	u := DotGeneral(tT, []int{0}, nil, b.get(m.BName()), []int{1}, nil)  // [N, out]
+	t := nn.Dense(x2, b.param(m.AName()), nil, compute.DenseLayoutOutputsInput)                 // [N, r]
+	t = MulScalar(t, m.Scaling)                                                                 // scale the narrow tensor
+	u := nn.Dense(t, Transpose(b.param(m.BName()), 0, 1), nil, compute.DenseLayoutInputOutputs) // [N, out]
 	if y.Rank() != 2 {
 		u = Reshape(u, y.Shape().Dimensions...)
 	}
@@ -208,71 +249,165 @@ func (a *Adapter) Unmerge(m *llama.Model) error {
 	return a.merge(m, -1)
 }
 
-func (a *Adapter) merge(m *llama.Model, sign float32) error {
+// checkMerge verifies, before anything is changed, that the adapter fits the model: every
+// adapted module's weight exists with the shape the adapter was planned for, modules_to_save and
+// bias copies match the weights they replace, and nothing touches a tied embedding.
+func (a *Adapter) checkMerge(m *llama.Model) error {
 	if err := a.Check(); err != nil {
 		return err
 	}
 	if err := m.Check(); err != nil {
 		return err
 	}
-	// Refuse before changing anything.
 	for _, mod := range a.Plan.Modules {
 		if m.Config.TieWordEmbeddings && (mod.Name == "lm_head" || mod.Name == "model.embed_tokens") {
 			return fmt.Errorf("merge: %s shares its weight with the tied embeddings; merging would change both", mod.Name)
 		}
-		if _, ok := m.Weights[mod.Name+".weight"]; !ok {
-			return fmt.Errorf("merge: model has no weight %q", mod.Name+".weight")
+		name := mod.Name + ".weight"
+		shape, ok := m.WeightShape(name)
+		if !ok {
+			return fmt.Errorf("merge: model has no weight %q", name)
+		}
+		want := []int{mod.Out, mod.In} // Linear W [out, in]
+		if mod.Kind == KindEmbedding {
+			want = []int{mod.In, mod.Out} // E [vocab, dim]
+		}
+		if !slices.Equal(shape, want) {
+			return fmt.Errorf("merge: the adapter's %s (r=%d) was made for a weight of shape %v, the model's %q has shape %v",
+				mod.Name, mod.R, want, name, shape)
 		}
 	}
-	for _, s := range a.Plan.ModulesToSave {
+	for _, s := range append(slices.Clone(a.Plan.ModulesToSave), a.Plan.Biases...) {
 		if s.Name == "lm_head.weight" && m.Config.TieWordEmbeddings {
 			return fmt.Errorf("merge: lm_head in modules_to_save of a tied model would untie it; not supported")
 		}
+		shape, ok := m.WeightShape(s.Name)
+		if !ok {
+			return fmt.Errorf("merge: model has no weight %q for the adapter's copy", s.Name)
+		}
+		if got := a.Tensors[s.Name].Shape().Dimensions; !slices.Equal(shape, got) {
+			return fmt.Errorf("merge: the adapter's %q has shape %v, the model's has %v", s.Name, got, shape)
+		}
 	}
+	return nil
+}
+
+// addDelta adds sign·scaling·B·A (Linear, W [out, in]) or sign·scaling·(B·A)ᵀ (embedding,
+// E [vocab, dim]) of one module to the float32 weight W.
+func (a *Adapter) addDelta(mod Module, W []float32, sign float32) {
+	A := tensors.MustCopyFlatData[float32](a.Tensors[mod.AName()])
+	B := tensors.MustCopyFlatData[float32](a.Tensors[mod.BName()])
+	s := sign * float32(mod.Scaling)
+	r := mod.R
+	if mod.Kind == KindLinear { // W [out, in] += s · B[out, r] · A[r, in]
+		for o := 0; o < mod.Out; o++ {
+			row := W[o*mod.In : (o+1)*mod.In]
+			for k := 0; k < r; k++ {
+				c := s * B[o*r+k]
+				if c == 0 {
+					continue
+				}
+				ak := A[k*mod.In : (k+1)*mod.In]
+				for i := range row {
+					row[i] += c * ak[i]
+				}
+			}
+		}
+		return
+	}
+	// Embedding: E [vocab, dim] += s · Aᵀ[vocab, r] · Bᵀ[r, dim]
+	vocab, dim := mod.In, mod.Out
+	for v := 0; v < vocab; v++ {
+		row := W[v*dim : (v+1)*dim]
+		for k := 0; k < r; k++ {
+			c := s * A[k*vocab+v]
+			if c == 0 {
+				continue
+			}
+			for d := range row {
+				row[d] += c * B[d*r+k]
+			}
+		}
+	}
+}
+
+func (a *Adapter) merge(m *llama.Model, sign float32) error {
+	if err := a.checkMerge(m); err != nil { // nothing is changed unless everything fits
+		return err
+	}
+	var dequantized []string
 	for _, mod := range a.Plan.Modules {
-		wt := m.Weights[mod.Name+".weight"]
-		A := tensors.MustCopyFlatData[float32](a.Tensors[mod.AName()])
-		B := tensors.MustCopyFlatData[float32](a.Tensors[mod.BName()])
-		s := sign * float32(mod.Scaling)
-		r := mod.R
-		tensors.MustMutableFlatData(wt, func(W []float32) {
-			if mod.Kind == KindLinear { // W [out, in] += s · B[out, r] · A[r, in]
-				for o := 0; o < mod.Out; o++ {
-					row := W[o*mod.In : (o+1)*mod.In]
-					for k := 0; k < r; k++ {
-						c := s * B[o*r+k]
-						if c == 0 {
-							continue
-						}
-						ak := A[k*mod.In : (k+1)*mod.In]
-						for i := range row {
-							row[i] += c * ak[i]
-						}
-					}
-				}
-				return
+		name := mod.Name + ".weight"
+		if wt, ok := m.Weights[name]; ok && wt.DType() == dtypes.Float32 {
+			tensors.MustMutableFlatData(wt, func(W []float32) { a.addDelta(mod, W, sign) })
+			continue
+		}
+		// bfloat16/float16: merged in float32, stored back in the weight's dtype; quantized:
+		// dequantized to float32 first and kept float32 (requantizing would lose the update).
+		w, err := m.WeightFloat32(name)
+		if err != nil {
+			return err
+		}
+		tensors.MustMutableFlatData(w, func(W []float32) { a.addDelta(mod, W, sign) })
+		if wt, ok := m.Weights[name]; ok {
+			if w, err = llama.ConvertFloat32(w, wt.DType()); err != nil {
+				return err
 			}
-			// Embedding: E [vocab, dim] += s · Aᵀ[vocab, r] · Bᵀ[r, dim]
-			vocab, dim := mod.In, mod.Out
-			for v := 0; v < vocab; v++ {
-				row := W[v*dim : (v+1)*dim]
-				for k := 0; k < r; k++ {
-					c := s * A[k*vocab+v]
-					if c == 0 {
-						continue
-					}
-					for d := range row {
-						row[d] += c * B[d*r+k]
-					}
-				}
-			}
-		})
+		} else {
+			dequantized = append(dequantized, name)
+		}
+		m.SetWeight(name, w)
+	}
+	if len(dequantized) > 0 {
+		log.Printf("lora: merge dequantized %d quantized base weights to float32 before merging (%s, ...): the merged model keeps them in float32",
+			len(dequantized), dequantized[0])
 	}
 	if sign > 0 {
 		for _, s := range append(slices.Clone(a.Plan.ModulesToSave), a.Plan.Biases...) {
 			src := a.Tensors[s.Name]
-			m.Weights[s.Name] = tensors.FromFlatDataAndDimensions(tensors.MustCopyFlatData[float32](src), src.Shape().Dimensions...)
+			m.SetWeight(s.Name, tensors.FromFlatDataAndDimensions(tensors.MustCopyFlatData[float32](src), src.Shape().Dimensions...))
 		}
+	}
+	return nil
+}
+
+// SaveMerged writes base with the adapter merged into dir (a HF model directory, as
+// Model.SaveWith with opts), without changing base and without copying it: each weight is
+// merged on a float32 copy just before it is written, one at a time. Quantized base weights are
+// dequantized first (it says so); opts.DType chooses the stored dtype.
+func (a *Adapter) SaveMerged(base *llama.Model, dir string, opts llama.SaveOptions) error {
+	if err := a.checkMerge(base); err != nil {
+		return err
+	}
+	if opts.Transform != nil {
+		return fmt.Errorf("SaveMerged: opts.Transform is set; SaveMerged provides its own")
+	}
+	mods := map[string]Module{}
+	for _, mod := range a.Plan.Modules {
+		mods[mod.Name+".weight"] = mod
+	}
+	copies := map[string]bool{}
+	for _, s := range append(slices.Clone(a.Plan.ModulesToSave), a.Plan.Biases...) {
+		copies[s.Name] = true
+	}
+	dequantized := 0
+	opts.Transform = func(name string, w *tensors.Tensor) (*tensors.Tensor, error) {
+		if base.IsQuantized(name) {
+			dequantized++
+		}
+		if copies[name] {
+			return a.Tensors[name], nil
+		}
+		if mod, ok := mods[name]; ok {
+			tensors.MustMutableFlatData(w, func(W []float32) { a.addDelta(mod, W, 1) })
+		}
+		return w, nil
+	}
+	if err := base.SaveWith(dir, opts); err != nil {
+		return err
+	}
+	if dequantized > 0 {
+		log.Printf("lora: SaveMerged dequantized %d quantized base weights before merging; %s holds them dequantized", dequantized, dir)
 	}
 	return nil
 }

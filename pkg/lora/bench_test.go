@@ -63,11 +63,11 @@ func BenchmarkTrainStepRefShape(b *testing.B) {
 		args = append(args, a.Tensors[n])
 	}
 	args = append(args, tensors.FromFlatDataAndDimensions(ids, B, T), tensors.FromFlatDataAndDimensions(labels, B, T))
-	e.MustExec(args...) // compile
+	e.MustCall(args...) // compile
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
 	for range b.N {
-		e.MustExec(args...)
+		e.MustCall(args...)
 	}
 	b.ReportMetric(float64(B*T*b.N)/time.Since(start).Seconds(), "tokens/s")
 	// CPU seconds per op: steadier than wall time on a shared machine (2 cores: ideal is wall·2).

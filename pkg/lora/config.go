@@ -13,11 +13,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/loralab/loralab/pkg/llama"
 )
 
 // Targets is PEFT's target_modules / exclude_modules: a list of module-name suffixes, a regular
@@ -187,6 +193,10 @@ type Config struct {
 	MegatronCore        string             `json:"megatron_core"`
 	TrainableTokenIdx   json.RawMessage    `json:"trainable_token_indices"`
 	AutoMapping         json.RawMessage    `json:"auto_mapping"`
+
+	// UnknownFields lists, sorted, the keys of the parsed adapter_config.json that LoraConfig
+	// does not have. Like PEFT, ParseConfig warns about them and ignores them.
+	UnknownFields []string `json:"-"`
 }
 
 // DefaultConfig returns PEFT's LoraConfig defaults for a causal LM: r=8, lora_alpha=8,
@@ -217,8 +227,16 @@ func (c *Config) Validate() error {
 	if c.R <= 0 {
 		return fmt.Errorf("r must be positive, got %d", c.R)
 	}
-	if c.LoraDropout < 0 || c.LoraDropout >= 1 {
+	if !positiveFinite(c.LoraAlpha) {
+		return fmt.Errorf("lora_alpha must be a positive finite number, got %g", c.LoraAlpha)
+	}
+	if !(c.LoraDropout >= 0 && c.LoraDropout < 1) {
 		return fmt.Errorf("lora_dropout must be in [0, 1), got %g", c.LoraDropout)
+	}
+	for i, l := range c.LayersToTransform {
+		if l < 0 {
+			return fmt.Errorf("layers_to_transform[%d] = %d is negative", i, l)
+		}
 	}
 	switch c.Bias {
 	case "", "none", "all", "lora_only":
@@ -233,6 +251,11 @@ func (c *Config) Validate() error {
 	for k, v := range c.RankPattern {
 		if v <= 0 {
 			return fmt.Errorf("rank_pattern[%q] must be positive, got %d", k, v)
+		}
+	}
+	for k, v := range c.AlphaPattern {
+		if !positiveFinite(v) {
+			return fmt.Errorf("alpha_pattern[%q] must be a positive finite number, got %g", k, v)
 		}
 	}
 	if c.FanInFanOut {
@@ -251,10 +274,59 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s is not supported (got %s)", name, string(raw))
 		}
 	}
+	// PEFT's LoraConfig refuses these combinations, so an adapter made with them would not load there.
+	if c.TargetModules.Regex != "" && len(c.LayersToTransform) > 0 {
+		return fmt.Errorf("layers_to_transform cannot be used when target_modules is a string (%q), as in PEFT: name the layers in the regular expression or list the modules", c.TargetModules.Regex)
+	}
+	if !isNullish(c.LayersPattern) && c.TargetModules.Regex != "" {
+		return fmt.Errorf("layers_pattern cannot be used when target_modules is a string (%q), as in PEFT", c.TargetModules.Regex)
+	}
+	if !isNullish(c.LayersPattern) && len(c.LayersToTransform) == 0 {
+		return fmt.Errorf("layers_pattern needs layers_to_transform, as in PEFT")
+	}
 	if _, err := c.layersPatterns(); err != nil {
 		return err
 	}
 	return nil
+}
+
+func positiveFinite(x float64) bool { return x > 0 && !math.IsInf(x, 1) }
+
+// checkModel checks what needs the model: layers_to_transform inside its layers.
+func (c *Config) checkModel(mc *llama.Config) error {
+	for i, l := range c.LayersToTransform {
+		if l >= mc.NumHiddenLayers {
+			return fmt.Errorf("layers_to_transform[%d] = %d is out of range: the model has %d layers (0…%d)",
+				i, l, mc.NumHiddenLayers, mc.NumHiddenLayers-1)
+		}
+	}
+	return nil
+}
+
+// checkSize refuses an adapter with more trainable parameters than the model it adapts (an
+// absurd r such as 1e8), saying what training it would need, before anything is allocated.
+func (p *Plan) checkSize() error {
+	var n float64 // float: r·(in+out) may overflow int64 for absurd ranks
+	for _, m := range p.Modules {
+		n += float64(m.R) * float64(m.In+m.Out)
+	}
+	model := float64(p.Model.NumParams())
+	if n <= model {
+		return nil
+	}
+	return fmt.Errorf("r=%d gives %.3g trainable LoRA parameters, more than the model's %.3g: training them needs about %s "+
+		"(float32 weights, gradients and AdamW's two moments, 16 bytes each); LoRA ranks are usually 4 to 256",
+		p.Config.R, n, model, byteSize(16*n))
+}
+
+// byteSize writes a byte count with a binary unit.
+func byteSize(b float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	i := 0
+	for ; b >= 1024 && i < len(units)-1; i++ {
+		b /= 1024
+	}
+	return fmt.Sprintf("%.3g %s", b, units[i])
 }
 
 func (c *Config) layersPatterns() ([]string, error) {
@@ -283,16 +355,44 @@ func ParseConfig(data []byte) (Config, error) {
 	// rather than silently computing something else.
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err == nil {
-		for _, k := range []string{"use_qalora", "target_parameters", "alora_invocation_tokens", "arrow_config"} {
+		refused := []string{"use_qalora", "target_parameters", "alora_invocation_tokens", "arrow_config", "ensure_weight_tying",
+			"use_bdlora", "kasa_config", "lora_ga_config", "monteclora_config", "velora_config"} // as PEFT 0.21 writes them
+		for _, k := range refused {
 			if v, ok := raw[k]; ok && !isNullish(v) {
 				return c, fmt.Errorf("adapter_config.json: %s=%s is not supported", k, string(v))
 			}
+		}
+		// Keys LoraConfig does not have: PEFT warns "Unexpected keyword arguments [...] for
+		// class LoraConfig, these are ignored" and loads the rest; so do we.
+		known := configKeys()
+		for k := range raw {
+			if !known[k] && !slices.Contains(refused, k) {
+				c.UnknownFields = append(c.UnknownFields, k)
+			}
+		}
+		if len(c.UnknownFields) > 0 {
+			sort.Strings(c.UnknownFields)
+			log.Printf("lora: adapter_config.json: unexpected keys %q for LoraConfig, these are ignored "+
+				"(a file saved by a newer PEFT, or a typo)", c.UnknownFields)
 		}
 	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("adapter_config.json: %w", err)
 	}
 	return c, nil
+}
+
+// configKeys is the set of adapter_config.json keys of Config, plus the keys PEFT writes whose
+// values do not change what is computed (qalora_group_size without use_qalora, peft_version).
+func configKeys() map[string]bool {
+	keys := map[string]bool{"qalora_group_size": true, "peft_version": true}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); k != "" && k != "-" {
+			keys[k] = true
+		}
+	}
+	return keys
 }
 
 // LoadConfig reads adapter_config.json from a file or from a directory holding it.

@@ -26,7 +26,7 @@ func TestParseConfigPEFTForms(t *testing.T) {
 			[]string{"model.layers.1.mlp.up_proj", "model.layers.1.mlp.down_proj"}, nil},
 		{"layers_to_transform int", `{"target_modules": ["o_proj"], "layers_to_transform": 2}`, "",
 			[]string{"model.layers.2.self_attn.o_proj"}, nil},
-		{"exclude_modules", `{"target_modules": "all-linear", "exclude_modules": ["gate_proj", "up_proj", "down_proj", "k_proj"], "layers_to_transform": [0]}`, "",
+		{"exclude_modules", `{"target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], "exclude_modules": ["gate_proj", "up_proj", "down_proj", "k_proj"], "layers_to_transform": [0]}`, "",
 			[]string{"model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj", "model.layers.0.self_attn.o_proj"}, nil},
 		{"full module path", `{"target_modules": ["model.layers.1.self_attn.q_proj"]}`, "",
 			[]string{"model.layers.1.self_attn.q_proj"}, nil},
@@ -48,7 +48,12 @@ func TestParseConfigPEFTForms(t *testing.T) {
 		{"no match", `{"target_modules": ["query_key_value"]}`, "modules that exist: model, embed_tokens", nil, nil},
 		{"regex no match", `{"target_modules": ".*\\.attn\\..*"}`, "matched no module", nil, nil},
 		{"regex hits a norm", `{"target_modules": ".*attention.*"}`, "post_attention_layernorm (RMSNorm) is not supported", nil, nil},
-		{"layer out of range", `{"layers_to_transform": [7]}`, "matched no module", nil, nil},
+		{"layer out of range", `{"layers_to_transform": [7]}`, "layers_to_transform[0] = 7 is out of range: the model has 3 layers", nil, nil},
+		// PEFT's LoraConfig refuses these (ValueError), so LoRA Lab does too.
+		{"regex with layers_to_transform", `{"target_modules": ".*q_proj", "layers_to_transform": [0]}`, "layers_to_transform cannot be used when target_modules is a string", nil, nil},
+		{"all-linear with layers_to_transform", `{"target_modules": "all-linear", "layers_to_transform": [0]}`, "layers_to_transform cannot be used", nil, nil},
+		{"layers_pattern alone", `{"target_modules": ["q_proj"], "layers_pattern": "layers"}`, "layers_pattern needs layers_to_transform", nil, nil},
+		{"layers_pattern with regex", `{"target_modules": ".*q_proj", "layers_pattern": "layers"}`, "layers_pattern cannot be used when target_modules is a string", nil, nil},
 		{"modules_to_save missing", `{"modules_to_save": ["score"]}`, `modules_to_save entry "score"`, nil, nil},
 		{"loftq", `{"loftq_config": {"loftq_bits": 4}}`, "loftq_config", nil, nil},
 		{"qalora", `{"use_qalora": true}`, "use_qalora", nil, nil},
@@ -88,7 +93,6 @@ func TestParseConfigPEFTForms(t *testing.T) {
 func TestConfigJSONRoundTrip(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.TargetModules = TargetRegex(`.*\.(q|v)_proj`)
-	cfg.LayersToTransform = Layers{0, 2}
 	cfg.InitLoraWeights = InitGaussian
 	cfg.ModulesToSave = []string{"lm_head"}
 	cfg.RankPattern = map[string]int{"q_proj": 4}

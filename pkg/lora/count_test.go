@@ -97,7 +97,8 @@ func TestStructurePrint(t *testing.T) {
 			t.Errorf("peft print lacks %q:\n%s", want, peft)
 		}
 	}
-	// layers_to_transform breaks the run of identical layers.
+	// layers_to_transform breaks the run of identical layers (PEFT takes it with a target list only).
+	cfg.TargetModules = TargetNames("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 	cfg.LayersToTransform = Layers{0}
 	plan, err = cfg.Resolve(deepseek7B())
 	if err != nil {

@@ -32,7 +32,8 @@ func TestDropout(t *testing.T) {
 		}
 		a, b := run(7)
 		again, _ := run(7)
-		zeros, same := 0, 0
+		other, _ := run(8)
+		zeros, same, both, pairs, bothPairs, sameSeed := 0, 0, 0, 0, 0, 0
 		for i := range a {
 			switch {
 			case a[i] == 0:
@@ -46,12 +47,30 @@ func TestDropout(t *testing.T) {
 			if (a[i] == 0) == (b[i] == 0) {
 				same++
 			}
+			if a[i] == 0 && b[i] == 0 {
+				both++
+			}
+			if a[i] == other[i] {
+				sameSeed++
+			}
+			if i+1 < len(a) {
+				pairs++
+				if a[i] == 0 && a[i+1] == 0 {
+					bothPairs++
+				}
+			}
 		}
-		share := float64(zeros) / n
-		sd := math.Sqrt(rate * (1 - rate) / n)
-		if math.Abs(share-rate) > 4*sd {
-			t.Errorf("rate %g: %.4f of the elements dropped (sd %.4f)", rate, share, sd)
+		near := func(what string, got, p float64, count int) {
+			sd := math.Sqrt(p * (1 - p) / float64(count))
+			if math.Abs(got-p) > 5*sd {
+				t.Errorf("rate %g: %s %.4f, want %.4f (sd %.4f)", rate, what, got, p, sd)
+			}
 		}
+		near("share dropped", float64(zeros)/n, rate, n)
+		// Independence: of two successive masks, of neighbouring elements, of two seeds.
+		near("share dropped by both draws", float64(both)/n, rate*rate, n)
+		near("share of neighbours both dropped", float64(bothPairs)/float64(pairs), rate*rate, pairs)
+		near("share equal under another seed", float64(sameSeed)/n, rate*rate+(1-rate)*(1-rate), n)
 		if same == n {
 			t.Errorf("rate %g: the second draw repeated the first mask", rate)
 		}

@@ -3,6 +3,7 @@ package lora
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,10 +18,15 @@ import (
 // PEFTPrefix is the prefix of every key in adapter_model.safetensors.
 const PEFTPrefix = "base_model.model."
 
-// Save writes a PEFT adapter directory: adapter_config.json (every LoraConfig field, with
+// Save writes a PEFT adapter directory (an adapter handed to a trainer is an error, see
+// HandTo): adapter_config.json (every LoraConfig field, with
 // target_modules resolved as PEFT writes it and inference_mode true) and
-// adapter_model.safetensors (float32, PEFT keys). Both files are written atomically.
+// adapter_model.safetensors (float32, PEFT keys). The pair is replaced together
+// (atomicfile.Group): after a failed save the directory holds the old pair unchanged.
 func (a *Adapter) Save(dir string) error {
+	if a.handedTo != "" {
+		return fmt.Errorf("saving adapter: it holds the initial weights that %s trains copies of, not the trained ones: save train.TrainedAdapter(trainer, adapter) (or adapter.Clone() to save the initial weights on purpose)", a.handedTo)
+	}
 	if err := a.Check(); err != nil {
 		return fmt.Errorf("saving adapter: %w", err)
 	}
@@ -31,8 +37,9 @@ func (a *Adapter) Save(dir string) error {
 	for _, n := range a.Names() {
 		ts = append(ts, safetensors.Tensor{Name: PEFTPrefix + a.Plan.peftName(n), Tensor: a.Tensors[n]})
 	}
-	if err := safetensors.Write(filepath.Join(dir, "adapter_model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
-		return err
+	weights, err := safetensors.Encode(ts, map[string]string{"format": "pt"})
+	if err != nil {
+		return fmt.Errorf("saving adapter: %w", err)
 	}
 	cfg := a.Plan.Config
 	cfg.InferenceMode = true
@@ -50,7 +57,12 @@ func (a *Adapter) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("encoding adapter config: %w", err)
 	}
-	return atomicfile.Write(filepath.Join(dir, "adapter_config.json"), append(data, '\n'))
+	data = append(data, '\n')
+	// The two files change together: a directory holds the old pair or the new one.
+	var g atomicfile.Group
+	g.Write(filepath.Join(dir, "adapter_model.safetensors"), weights)
+	g.Write(filepath.Join(dir, "adapter_config.json"), func(w io.Writer) error { _, err := w.Write(data); return err })
+	return g.Commit()
 }
 
 // Load reads a PEFT adapter directory for the given base model config. Keys must be exactly

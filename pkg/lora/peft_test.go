@@ -1,9 +1,8 @@
 package lora
 
 import (
+	"bytes"
 	"encoding/json"
-	"github.com/gomlx/compute/dtypes"
-	"github.com/loralab/loralab/pkg/safetensors"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/backend"
 	"github.com/loralab/loralab/pkg/llama"
+	"github.com/loralab/loralab/pkg/safetensors"
 )
 
 type inputs struct {
@@ -249,5 +250,44 @@ func TestLoadMismatch(t *testing.T) {
 	_, err = Load(dir, llamaBase.Config)
 	if err == nil || !strings.Contains(err.Error(), "o_proj.lora_A.weight") {
 		t.Errorf("missing module: got %v, want an error naming the o_proj key", err)
+	}
+}
+
+// A save that cannot complete leaves the directory's old pair as it was (issue 13 item 8: a
+// directory named adapter_config.json in the way used to leave new weights beside the old config).
+func TestSaveKeepsThePair(t *testing.T) {
+	base, _ := loadBase(t, "llama_gqa")
+	old, err := New(DefaultConfig(), base, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := old.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	weights := filepath.Join(dir, "adapter_model.safetensors")
+	before, _ := os.ReadFile(weights)
+	cfg := DefaultConfig()
+	cfg.R = 4
+	next, err := New(cfg, base, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Put a directory where the config goes.
+	if err := os.Rename(filepath.Join(dir, "adapter_config.json"), filepath.Join(dir, "saved_config")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "adapter_config.json"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Save(dir); err == nil {
+		t.Fatal("save over a directory named adapter_config.json succeeded")
+	}
+	if after, _ := os.ReadFile(weights); !bytes.Equal(before, after) {
+		t.Fatal("a failed save replaced adapter_model.safetensors: the pair is now mixed")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Fatalf("temporary files left behind: %d entries", len(entries))
 	}
 }

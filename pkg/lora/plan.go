@@ -147,6 +147,9 @@ func (c Config) Resolve(mc *llama.Config) (*Plan, error) {
 	if err := mc.Validate(); err != nil {
 		return nil, err
 	}
+	if err := c.checkModel(mc); err != nil {
+		return nil, err
+	}
 	p := &Plan{Config: c, Model: mc}
 	targets := c.TargetModules
 	if !targets.Set {
@@ -200,6 +203,9 @@ func (c Config) Resolve(mc *llama.Config) (*Plan, error) {
 			Scaling: c.Scaling(r, alpha), Layer: m.layer})
 		resolved[m.name[strings.LastIndexByte(m.name, '.')+1:]] = true
 	}
+	if len(p.Modules) == 0 && len(c.LayersToTransform) > 0 {
+		return nil, fmt.Errorf("target_modules %s matched no module in layers_to_transform %v", describeTargets(targets), []int(c.LayersToTransform))
+	}
 	if len(p.Modules) == 0 {
 		return nil, fmt.Errorf("target_modules %s matched no module of the model; modules that exist: %s",
 			describeTargets(targets), strings.Join(ModuleNames(mc), ", "))
@@ -218,6 +224,9 @@ func (c Config) Resolve(mc *llama.Config) (*Plan, error) {
 					n, strings.Join(ModuleNames(mc), ", "))
 			}
 		}
+	}
+	if err := p.checkSize(); err != nil {
+		return nil, err
 	}
 	for k := range resolved {
 		p.TargetModules = append(p.TargetModules, k)

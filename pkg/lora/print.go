@@ -13,10 +13,7 @@ import (
 // lora.Embedding around adapted modules, ModulesToSaveWrapper around modules_to_save.
 // Consecutive identical decoder layers are collapsed as PyTorch does ("(0-29): 30 x ...").
 func Structure(mc *llama.Config, plan *Plan) string {
-	prefix := "Llama"
-	if mc.IsQwen2() {
-		prefix = "Qwen2"
-	}
+	prefix := mc.ClassPrefix()
 	var adapted map[string]Module
 	saved := map[string]bool{}
 	if plan != nil {
@@ -92,6 +89,10 @@ func Structure(mc *llama.Config, plan *Plan) string {
 				b = append(b, "  )", "  (mlp): "+prefix+"MLP(")
 			}
 			sub(2, short, module(lin.Module, linearRepr(lin.In, lin.Out, lin.Bias)))
+			if short == "o_proj" && mc.HasQKNorm() { // Qwen3's per-head norms
+				hn := fmt.Sprintf("%sRMSNorm((%d,), eps=%s)", prefix, mc.HeadDimension(), pyFloat(mc.RMSNormEps))
+				b = append(b, "    (q_norm): "+hn, "    (k_norm): "+hn)
+			}
 		}
 		b = append(b, "    (act_fn): SiLU()", "  )")
 		b = append(b, "  (input_layernorm): "+norm, "  (post_attention_layernorm): "+norm, ")")

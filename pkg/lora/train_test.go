@@ -52,8 +52,8 @@ func TestGradientOnlyLoRA(t *testing.T) {
 		args = append(args, a.Tensors[n])
 	}
 	args = append(args, tensors.FromValue(in.InputIDs))
-	evalOut := build(false).MustExec(args...)
-	trainOut := build(true).MustExec(args...)
+	evalOut := build(false).MustCall(args...)
+	trainOut := build(true).MustCall(args...)
 	lossEval := tensors.ToScalar[float32](evalOut[0])
 	lossTrain := tensors.ToScalar[float32](trainOut[0])
 	// With B = 0 the adapter is a no-op, so dropout on its input cannot change the loss either;

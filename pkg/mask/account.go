@@ -1,6 +1,7 @@
 package mask
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/loralab/loralab/pkg/chat"
@@ -20,7 +21,8 @@ type Stats struct {
 	PaddingTokens int
 	// Rows is the number of packed rows or padded batches (0 without a layout).
 	Rows int
-	// Skipped counts conversations with nothing to supervise (ErrNoSupervision).
+	// Skipped counts conversations with nothing to supervise (ErrNoSupervision) and, under
+	// the supervised strategies, those that end with a user message (ErrEndsWithUser).
 	Skipped int
 	// Dropped is what truncation removed.
 	Dropped Dropped
@@ -40,8 +42,9 @@ type Layout struct {
 }
 
 // Account builds every conversation of dataset (rendered segments) under strategy and opts,
-// lays the samples out as layout says, and counts. Conversations with nothing to supervise
-// are skipped and counted; any other error stops with the conversation's index.
+// lays the samples out as layout says, and counts. Conversations Build refuses as
+// unsupervisable (ErrNoSupervision, ErrEndsWithUser) are skipped and counted; any other error
+// stops with the conversation's index.
 func Account(dataset [][]chat.Segment, tok Encoder, strategy Strategy, opts Options, layout Layout) (Stats, error) {
 	st := Stats{Conversations: len(dataset)}
 	var dropped Dropped
@@ -49,7 +52,7 @@ func Account(dataset [][]chat.Segment, tok Encoder, strategy Strategy, opts Opti
 	var all []Example
 	for i, segs := range dataset {
 		exs, err := Build(segs, tok, strategy, opts)
-		if err == ErrNoSupervision {
+		if errors.Is(err, ErrNoSupervision) || errors.Is(err, ErrEndsWithUser) {
 			st.Skipped++
 			continue
 		}

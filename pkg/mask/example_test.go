@@ -77,3 +77,20 @@ func ExampleEncodeConversation() {
 	// Output:
 	// "<|bos|>" "<|user|>" "H" "i" "<|end|>" "<|assistant|>"
 }
+
+// Two examples padded into one batch: input ids with the pad id, labels with -100 and turn
+// indices with -1 (turns are numbered from 0, the first reply being turn 0).
+func ExamplePadBatch() {
+	exs := []mask.Example{
+		{InputIDs: []int32{1, 5, 6, 2}, Labels: []int32{-100, -100, 6, 2}, Turn: []int32{-1, -1, 0, 0}},
+		{InputIDs: []int32{1, 7}, Labels: []int32{-100, 7}, Turn: []int32{-1, 0}},
+	}
+	b, err := mask.PadBatch(exs, 0, 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(b.InputIDs, b.Labels, b.Turn, b.SupervisedTokens())
+	// Output:
+	// [[1 5 6 2] [1 7 0 0]] [[-100 -100 6 2] [-100 7 -100 -100]] [[-1 -1 0 0] [-1 0 -1 -1]] 3
+}

@@ -8,9 +8,9 @@
 // first token of a reply is predicted from the position of the token just before it
 // (e.g. "<｜Assistant｜>").
 //
-// What is supervised: the Content and EndOfTurn segments of assistant messages — so the
-// end-of-turn token of every supervised reply ("<｜end▁of▁sentence｜>", "<|im_end|>") is
-// learned and the model learns to stop. System, user, BOS, role headers and generation
+// What is supervised: the Content, ReplyPrefix and EndOfTurn segments of assistant messages
+// (chat.Segment.Supervised) — so the end-of-turn token of every supervised reply
+// ("<｜end▁of▁sentence｜>", "<|im_end|>") is learned and the model learns to stop. System, user, BOS, role headers and generation
 // prompts never are, except with TrainOnPrompt.
 //
 // Tokenization: special-token text inside a message always stays ordinary text. With a
@@ -116,12 +116,22 @@ func (t Truncation) String() string {
 }
 
 // Dropped counts what truncation removed. Turns counts supervised turns that lost all their
-// supervised tokens; Tokens and SupervisedTokens count removed tokens.
+// supervised tokens; Tokens and SupervisedTokens count removed tokens. Samples counts the
+// samples dropped whole, and the three reasons split it.
 type Dropped struct {
 	Samples          int
 	Turns            int
 	Tokens           int
 	SupervisedTokens int
+
+	// LongerThanMax counts samples longer than MaxLength dropped under DropSample.
+	LongerThanMax int
+	// LastTurnTooLong counts samples dropped under KeepTurnsFromEnd because the head (BOS,
+	// system prompt) and the last turn alone are longer than MaxLength.
+	LastTurnTooLong int
+	// NothingSupervisedLeft counts samples whose truncation (CutRight, KeepTurnsFromEnd) kept
+	// no supervised token.
+	NothingSupervisedLeft int
 }
 
 // Add accumulates o into d.
@@ -130,7 +140,30 @@ func (d *Dropped) Add(o Dropped) {
 	d.Turns += o.Turns
 	d.Tokens += o.Tokens
 	d.SupervisedTokens += o.SupervisedTokens
+	d.LongerThanMax += o.LongerThanMax
+	d.LastTurnTooLong += o.LastTurnTooLong
+	d.NothingSupervisedLeft += o.NothingSupervisedLeft
 }
+
+// Reasons says why samples were dropped, with counts ("3 longer than max_length (drop_sample),
+// 1 with no supervised token left after truncation"); "" when none was.
+func (d Dropped) Reasons() string {
+	var parts []string
+	for _, r := range []struct {
+		n    int
+		what string
+	}{{d.LongerThanMax, "longer than max_length (drop_sample)"},
+		{d.LastTurnTooLong, "whose last turn with the head is longer than max_length (keep_turns_from_end)"},
+		{d.NothingSupervisedLeft, "with no supervised token left after truncation"}} {
+		if r.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", r.n, r.what))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ErrAllDropped is returned by BuildAll when max_length dropped every sample.
+var ErrAllDropped = errors.New("mask: max_length dropped every sample")
 
 // Options tune Build.
 type Options struct {
@@ -246,13 +279,11 @@ type JointEncoder interface {
 	EncodeJoined(texts []string, special []bool) (ids, first, last []int, err error)
 }
 
-func segSupervised(s chat.Segment) bool {
-	return s.Role == chat.RoleAssistant && (s.Kind == chat.Content || s.Kind == chat.EndOfTurn)
-}
+func segSupervised(s chat.Segment) bool { return s.Supervised() }
 
 func validate(segs []chat.Segment) error {
 	for i, s := range segs {
-		if s.Kind != chat.Content && s.Kind != chat.Control && s.Kind != chat.EndOfTurn {
+		if s.Kind < chat.Control || s.Kind > chat.ReplyPrefix {
 			return fmt.Errorf("mask: segment %d: unknown kind %d", i, int(s.Kind))
 		}
 		if s.Turn < -1 {
@@ -444,7 +475,8 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 	}
 	var d Dropped
 	before := supervisedTurns(ex)
-	drop := func() (Example, bool) {
+	drop := func(reason *int) (Example, bool) {
+		*reason++
 		d.Samples++
 		d.Turns += len(before)
 		d.Tokens += ex.Len()
@@ -457,7 +489,7 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 	var kept Example
 	switch opts.Truncation {
 	case DropSample:
-		return drop()
+		return drop(&d.LongerThanMax)
 	case CutRight:
 		m := opts.MaxLength
 		kept = Example{InputIDs: ex.InputIDs[:m:m], Labels: ex.Labels[:m:m], Turn: ex.Turn[:m:m]}
@@ -480,7 +512,7 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 			start = j
 		}
 		if start == len(segTurn) || head > opts.MaxLength {
-			return drop()
+			return drop(&d.LastTurnTooLong)
 		}
 		cat := func(s []int32) []int32 {
 			return append(append(make([]int32, 0, head+len(s)-start), s[:head]...), s[start:]...)
@@ -490,7 +522,7 @@ func truncate(ex Example, segTurn []int32, opts Options) (Example, bool) {
 		return Example{}, false
 	}
 	if kept.Supervised() == 0 {
-		return drop()
+		return drop(&d.NothingSupervisedLeft)
 	}
 	after := supervisedTurns(kept)
 	for t := range before {
@@ -533,10 +565,16 @@ func EncodeConversation(conv chat.Conversation, tmpl Template, tok Encoder, addG
 }
 
 // BuildAll renders every conversation with tmpl and builds its examples with strategy. A
-// conversation that fails names its index; with opts.MaxLength and DropSample, dropped samples
-// are counted in opts.Dropped and not returned.
+// conversation that fails names its index; samples that truncation drops (opts.MaxLength) are
+// counted in opts.Dropped and not returned. When it drops every sample, BuildAll says so with
+// the counts per reason (ErrAllDropped).
 func BuildAll(convs []chat.Conversation, tmpl Template, tok Encoder, strategy Strategy, opts Options) ([]Example, error) {
 	var out []Example
+	var dropped Dropped
+	if user := opts.Dropped; user != nil {
+		defer func() { user.Add(dropped) }()
+	}
+	opts.Dropped = &dropped
 	for i, c := range convs {
 		segs, err := tmpl.Render(c, false)
 		if err != nil {
@@ -547,6 +585,10 @@ func BuildAll(convs []chat.Conversation, tmpl Template, tok Encoder, strategy St
 			return nil, fmt.Errorf("conversation %d: %w", i, err)
 		}
 		out = append(out, exs...)
+	}
+	if len(out) == 0 && dropped.Samples > 0 {
+		return nil, fmt.Errorf("%w: max_length %d, %s, of %d conversations (%s): raise max_length or choose another truncation",
+			ErrAllDropped, opts.MaxLength, dropped.Reasons(), len(convs), opts.Truncation)
 	}
 	return out, nil
 }

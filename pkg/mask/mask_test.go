@@ -105,12 +105,12 @@ func TestTruncation(t *testing.T) {
 		want     Dropped
 	}{
 		{"fits", AllAssistantTurns, Options{MaxLength: 13}, []int{13}, Dropped{}},
-		{"drop", AllAssistantTurns, Options{MaxLength: 10}, nil, Dropped{Samples: 1, Turns: 2, Tokens: 13, SupervisedTokens: 5}},
+		{"drop", AllAssistantTurns, Options{MaxLength: 10}, nil, Dropped{Samples: 1, Turns: 2, Tokens: 13, SupervisedTokens: 5, LongerThanMax: 1}},
 		{"cut_right", AllAssistantTurns, Options{MaxLength: 10, Truncation: CutRight}, []int{10}, Dropped{Turns: 1, Tokens: 3, SupervisedTokens: 3}},
-		{"cut_right_nothing_left", AllAssistantTurns, Options{MaxLength: 5, Truncation: CutRight}, nil, Dropped{Samples: 1, Turns: 2, Tokens: 13, SupervisedTokens: 5}},
+		{"cut_right_nothing_left", AllAssistantTurns, Options{MaxLength: 5, Truncation: CutRight}, nil, Dropped{Samples: 1, Turns: 2, Tokens: 13, SupervisedTokens: 5, NothingSupervisedLeft: 1}},
 		{"keep_from_end", AllAssistantTurns, Options{MaxLength: 10, Truncation: KeepTurnsFromEnd}, []int{8}, Dropped{Turns: 1, Tokens: 5, SupervisedTokens: 2}},
-		{"keep_from_end_too_long", AllAssistantTurns, Options{MaxLength: 7, Truncation: KeepTurnsFromEnd}, nil, Dropped{Samples: 1, Turns: 2, Tokens: 13, SupervisedTokens: 5}},
-		{"split_drop_long_prefix", SplitPerTurn, Options{MaxLength: 10}, []int{7}, Dropped{Samples: 1, Turns: 1, Tokens: 13, SupervisedTokens: 3}},
+		{"keep_from_end_too_long", AllAssistantTurns, Options{MaxLength: 7, Truncation: KeepTurnsFromEnd}, nil, Dropped{Samples: 1, Turns: 2, Tokens: 13, SupervisedTokens: 5, LastTurnTooLong: 1}},
+		{"split_drop_long_prefix", SplitPerTurn, Options{MaxLength: 10}, []int{7}, Dropped{Samples: 1, Turns: 1, Tokens: 13, SupervisedTokens: 3, LongerThanMax: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -311,8 +311,58 @@ func TestBuildAllRefusesUnsupervisable(t *testing.T) {
 			}
 		}
 	}
+	// Account skips and counts them.
+	var segs [][]chat.Segment
+	for _, c := range []chat.Conversation{msgs("a", "b"), msgs("hi", ""), msgs("hi", "hello", "bye")} {
+		sg, err := tmpl.Render(c, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		segs = append(segs, sg)
+	}
+	if st, err := Account(segs, enc, AllAssistantTurns, Options{}, Layout{}); err != nil || st.Skipped != 2 || st.Samples != 1 {
+		t.Errorf("Account: %+v, %v; want 2 skipped, 1 sample", st, err)
+	}
 	// One empty reply among others still gives the others.
 	if exs, err := BuildAll([]chat.Conversation{msgs("a", "", "c", "d")}, tmpl, enc, AllAssistantTurns, Options{}); err != nil || len(exs) != 1 {
 		t.Errorf("one empty reply of two: %d examples, err %v", len(exs), err)
+	}
+}
+
+// TestBuildAllAllDropped: a max_length shorter than every sample is an error that says so,
+// with the counts per reason, instead of an empty set that fails later as "no training
+// batches"; the counts still reach opts.Dropped.
+func TestBuildAllAllDropped(t *testing.T) {
+	tmpl, err := chat.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := byteEncoder{specials: tmpl.SpecialTokens}
+	convs := []chat.Conversation{
+		{Messages: []chat.Message{{Role: "user", Content: "a long enough question"}, {Role: "assistant", Content: "an answer"}}},
+		{Messages: []chat.Message{{Role: "user", Content: "another question"}, {Role: "assistant", Content: "yes"}}},
+	}
+	var d Dropped
+	exs, err := BuildAll(convs, tmpl, enc, AllAssistantTurns, Options{MaxLength: 8, Dropped: &d})
+	if !errors.Is(err, ErrAllDropped) || len(exs) != 0 {
+		t.Fatalf("%d examples, err %v; want ErrAllDropped", len(exs), err)
+	}
+	for _, want := range []string{"max_length 8", "2 longer than max_length (drop_sample)", "of 2 conversations"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if d.Samples != 2 || d.LongerThanMax != 2 {
+		t.Errorf("Dropped %+v, want 2 samples longer than max_length", d)
+	}
+	_, err = BuildAll(convs, tmpl, enc, AllAssistantTurns, Options{MaxLength: 8, Truncation: CutRight})
+	if !errors.Is(err, ErrAllDropped) || !strings.Contains(err.Error(), "2 with no supervised token left after truncation") {
+		t.Errorf("cut_right: err %v", err)
+	}
+	// One sample kept: no error, the other counted.
+	d = Dropped{}
+	exs, err = BuildAll(convs, tmpl, enc, AllAssistantTurns, Options{MaxLength: 30, Dropped: &d})
+	if err != nil || len(exs) != 1 || d.LongerThanMax != 1 {
+		t.Errorf("one kept: %d examples, %+v, err %v", len(exs), d, err)
 	}
 }

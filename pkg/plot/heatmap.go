@@ -67,6 +67,7 @@ func Heatmap(o HeatmapOptions, xs, ys []string, values [][]float64) *charts.Heat
 		charts.WithVisualMapOpts(opts.VisualMap{Calculable: opts.Bool(true), Min: float32(lo), Max: float32(hi),
 			Orient: "horizontal", Left: "center", Bottom: "0", InRange: &opts.VisualMapInRange{Color: colors}}),
 		charts.WithGridOpts(opts.Grid{Bottom: "80"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}), // one series, named by the title
 		charts.WithAnimation(false),
 	)
 	c.SetXAxis(xs)

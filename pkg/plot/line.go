@@ -44,6 +44,10 @@ func Lines(o LineOptions, series ...Series) *charts.Line {
 	yType, yMin, yMax := axisRange(ys, o.LogY)
 	xLabel, xSplit := logLabels(xMin, xMax)
 	yLabel, ySplit := logLabels(yMin, yMax)
+	top := "60" // room for the title and the y axis name
+	if o.Subtitle != "" {
+		top = "80"
+	}
 	c := charts.NewLine()
 	c.SetGlobalOptions(
 		charts.WithInitializationOpts(opts.Initialization{Width: o.Width, Height: o.Height}),
@@ -52,7 +56,7 @@ func Lines(o LineOptions, series ...Series) *charts.Line {
 			AxisLabel: xLabel, SplitNumber: xSplit}),
 		charts.WithYAxisOpts(opts.YAxis{Name: o.YName, Type: yType, Min: yMin, Max: yMax, Scale: opts.Bool(true),
 			AxisLabel: yLabel, SplitNumber: ySplit}),
-		charts.WithGridOpts(opts.Grid{ContainLabel: opts.Bool(true), Left: "3%", Right: "4%"}),
+		charts.WithGridOpts(opts.Grid{ContainLabel: opts.Bool(true), Left: "3%", Right: "4%", Top: top}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(len(series) > 1), Top: "bottom"}),
 		charts.WithAnimation(false),

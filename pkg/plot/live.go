@@ -27,19 +27,26 @@ func (l *Live) Update(charts ...Chart) error {
 		}
 		if lib != "" {
 			gonbui.DisplayHTML(lib)
+			gonbui.Sync()
 		}
 	}
 	l.HTML(chartsHTML(charts))
 	return nil
 }
 
-// HTML shows h in the block, replacing what it showed before.
+// HTML shows h in the block, replacing what it showed before ("" empties it).
 func (l *Live) HTML(h string) {
 	if !gonbui.IsNotebook {
 		return
 	}
 	if l.id == "" {
+		if h == "" {
+			return
+		}
 		l.id = "loralab_live_" + gonbui.UniqueId()
 	}
 	gonbui.UpdateHTML(l.id, h)
+	if h == "" {
+		gonbui.Sync() // the block's last state: make sure GoNB has it before the program ends
+	}
 }

@@ -143,6 +143,10 @@ func withLibrary(session, h string) (string, error) {
 
 // Display draws the charts inline when running in a GoNB cell. Outside a notebook it does
 // nothing and returns nil, so library code can call it unconditionally.
+//
+// Display, Markdown and HTML return once GoNB has taken the output (gonbui.Sync): a cell that
+// ends right after a large output (the first chart carries the 1 MB library) would otherwise
+// lose the outputs still in the pipe when its program exits.
 func Display(charts ...Chart) error {
 	if !gonbui.IsNotebook {
 		return nil
@@ -152,6 +156,7 @@ func Display(charts ...Chart) error {
 		return err
 	}
 	gonbui.DisplayHTML(h)
+	gonbui.Sync()
 	return nil
 }
 
@@ -159,6 +164,7 @@ func Display(charts ...Chart) error {
 func Markdown(md string) {
 	if gonbui.IsNotebook {
 		gonbui.DisplayMarkdown(md)
+		gonbui.Sync()
 		return
 	}
 	fmt.Println(md)
@@ -168,6 +174,7 @@ func Markdown(md string) {
 func HTML(h string) {
 	if gonbui.IsNotebook {
 		gonbui.DisplayHTML(h)
+		gonbui.Sync()
 		return
 	}
 	fmt.Println(h)

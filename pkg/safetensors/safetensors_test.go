@@ -215,3 +215,40 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestOpenDirRefusesBadIndex: a sharded index that names a file outside the directory, or a
+// tensor its shard does not hold, is refused naming the index and the tensor.
+func TestOpenDirRefusesBadIndex(t *testing.T) {
+	dir := t.TempDir()
+	if err := Write(filepath.Join(dir, "model-00001-of-00001.safetensors"),
+		[]Tensor{{"a", tensors.FromFlatDataAndDimensions([]float32{1, 2}, 2)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ index, want string }{
+		{`{"weight_map": {"a": "../model-00001-of-00001.safetensors"}}`, "not a file name"},
+		{`{"weight_map": {"b": "model-00001-of-00001.safetensors"}}`, `"b"`},
+		{`{"weight_map": {}}`, "empty weight_map"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "model.safetensors.index.json"), []byte(tc.index), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d, err := OpenDir(dir)
+		if err == nil {
+			d.Close()
+			t.Errorf("%s: opened", tc.index)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "model.safetensors.index.json") {
+			t.Errorf("%s: error %q", tc.index, err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "model.safetensors.index.json"), []byte(`{"weight_map": {"a": "model-00001-of-00001.safetensors"}}`), 0o644)
+	d, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if v, err := d.ReadFloat32("a"); err != nil || !slices.Equal(tensors.MustCopyFlatData[float32](v), []float32{1, 2}) {
+		t.Errorf("read a: %v %v", v, err)
+	}
+}

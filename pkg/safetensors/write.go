@@ -39,10 +39,19 @@ func Write(path string, ts []Tensor, metadata map[string]string) error {
 // Float16; InvalidDType keeps each tensor's own dtype). Conversion (round to nearest even) is
 // streamed through a small buffer.
 func WriteAs(path string, ts []Tensor, metadata map[string]string, dtype dtypes.DType) error {
+	lz, err := lazies(ts, dtype)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return WriteLazy(path, lz, metadata)
+}
+
+// lazies wraps tensors as Lazy ones, floating-point ones stored as dtype (InvalidDType: their own).
+func lazies(ts []Tensor, dtype dtypes.DType) ([]Lazy, error) {
 	lz := make([]Lazy, len(ts))
 	for i, nt := range ts {
 		if nt.Tensor == nil {
-			return fmt.Errorf("writing %s: tensor %q is nil", path, nt.Name)
+			return nil, fmt.Errorf("tensor %q is nil", nt.Name)
 		}
 		dt := nt.Tensor.DType()
 		if dtype != dtypes.InvalidDType && isFloat(dt) {
@@ -51,11 +60,31 @@ func WriteAs(path string, ts []Tensor, metadata map[string]string, dtype dtypes.
 		t := nt.Tensor
 		lz[i] = Lazy{Name: nt.Name, DType: dt, Shape: t.Shape().Dimensions, Load: func() (*tensors.Tensor, error) { return t, nil }}
 	}
-	return WriteLazy(path, lz, metadata)
+	return lz, nil
 }
 
 // WriteLazy writes tensors whose data is loaded one at a time (see Lazy), atomically.
 func WriteLazy(path string, ts []Lazy, metadata map[string]string) error {
+	body, err := EncodeLazy(ts, metadata)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return atomicfile.WriteWith(path, body)
+}
+
+// Encode is Write's file content as a function that writes it, for writers that put several
+// files in place together (atomicfile.Group). Errors in the tensors' names, dtypes or shapes
+// are reported before anything is written.
+func Encode(ts []Tensor, metadata map[string]string) (func(w io.Writer) error, error) {
+	lz, err := lazies(ts, dtypes.InvalidDType)
+	if err != nil {
+		return nil, err
+	}
+	return EncodeLazy(lz, metadata)
+}
+
+// EncodeLazy is Encode for Lazy tensors.
+func EncodeLazy(ts []Lazy, metadata map[string]string) (func(w io.Writer) error, error) {
 	header := map[string]any{}
 	if len(metadata) > 0 {
 		header["__metadata__"] = metadata
@@ -63,16 +92,16 @@ func WriteLazy(path string, ts []Lazy, metadata map[string]string) error {
 	var off int64
 	for _, lt := range ts {
 		if _, dup := header[lt.Name]; dup || lt.Name == "__metadata__" {
-			return fmt.Errorf("writing %s: tensor name %q appears twice or is reserved", path, lt.Name)
+			return nil, fmt.Errorf("tensor name %q appears twice or is reserved", lt.Name)
 		}
 		st, ok := dtypeToST[lt.DType]
 		if !ok {
-			return fmt.Errorf("writing %s: tensor %q has unsupported dtype %s", path, lt.Name, lt.DType)
+			return nil, fmt.Errorf("tensor %q has unsupported dtype %s", lt.Name, lt.DType)
 		}
 		n := int64(lt.DType.Size())
 		for _, d := range lt.Shape {
 			if d < 0 {
-				return fmt.Errorf("writing %s: tensor %q has shape %v", path, lt.Name, lt.Shape)
+				return nil, fmt.Errorf("tensor %q has shape %v", lt.Name, lt.Shape)
 			}
 			n *= int64(d)
 		}
@@ -89,12 +118,12 @@ func WriteLazy(path string, ts []Lazy, metadata map[string]string) error {
 	}
 	hdr, err := json.Marshal(header)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return nil, err
 	}
 	for len(hdr)%8 != 0 { // alignment padding with spaces, as the reference writer does
 		hdr = append(hdr, ' ')
 	}
-	return atomicfile.WriteWith(path, func(w io.Writer) error {
+	return func(w io.Writer) error {
 		var lenBuf [8]byte
 		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hdr)))
 		if _, err := w.Write(lenBuf[:]); err != nil {
@@ -117,7 +146,7 @@ func WriteLazy(path string, ts []Lazy, metadata map[string]string) error {
 			}
 		}
 		return nil
-	})
+	}, nil
 }
 
 func shapeOf(t *tensors.Tensor) any {

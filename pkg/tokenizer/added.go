@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -52,15 +53,11 @@ func (s *addedSet) match(text string) (int, bool) {
 	return 0, false
 }
 
-// jsSpace is the whitespace JavaScript's trim removes (the reference strips lstrip/rstrip
-// neighbours with it).
-func jsSpace(r rune) bool {
-	switch r {
-	case '\t', '\n', '\v', '\f', '\r', ' ', 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF:
-		return true
-	}
-	return r >= 0x2000 && r <= 0x200A
-}
+// jsSpaceRE matches one character of jsWhitespace, the whitespace JavaScript's trim removes
+// (the reference strips the neighbours of lstrip/rstrip added tokens with it).
+var jsSpaceRE = regexp.MustCompile(`^[` + jsWhitespace + `]$`)
+
+func jsSpace(r rune) bool { return jsSpaceRE.MatchString(string(r)) }
 
 func trimLeftSpace(s string) string  { return strings.TrimLeftFunc(s, jsSpace) }
 func trimRightSpace(s string) string { return strings.TrimRightFunc(s, jsSpace) }

@@ -24,15 +24,6 @@ var byteToRune, runeToByte = func() ([256]rune, map[rune]byte) {
 	return b2r, r2b
 }()
 
-// byteLevelString maps raw bytes to their byte-level (GPT-2 alphabet) representation.
-func byteLevelString(s string) string {
-	out := make([]rune, len(s))
-	for i := 0; i < len(s); i++ {
-		out[i] = byteToRune[s[i]]
-	}
-	return string(out)
-}
-
 // byteLevelBytes maps a byte-level string back to raw bytes; ok is false when a character
 // is outside the byte-level alphabet.
 func byteLevelBytes(s string) (string, bool) {

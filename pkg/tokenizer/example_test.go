@@ -55,3 +55,11 @@ func ExampleTrain() {
 	fmt.Println(back.Decode(back.Encode("LoRA 微调")), back.BOSID(), back.EOSID())
 	// Output: LoRA 微调 0 1
 }
+
+// A tokenizer.json feature this package does not implement is refused, by name.
+func ExampleFromJSON() {
+	_, err := tokenizer.FromJSON([]byte(`{"model": {"type": "Unigram", "vocab": [["▁a", -1.5]]}}`), nil)
+	fmt.Println(err)
+	// Output:
+	// tokenizer.json: model.type "Unigram" is not supported (only BPE models are)
+}

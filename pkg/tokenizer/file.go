@@ -33,16 +33,16 @@ type fileJSON struct {
 
 // modelJSON is tokenizer.json's "model" object.
 type modelJSON struct {
-	Type                    string            `json:"type"`
-	Vocab                   json.RawMessage   `json:"vocab"`
-	Merges                  []json.RawMessage `json:"merges"`
-	UnkToken                *string           `json:"unk_token"`
-	ContinuingSubwordPrefix *string           `json:"continuing_subword_prefix"`
-	EndOfWordSuffix         *string           `json:"end_of_word_suffix"`
-	FuseUnk                 bool              `json:"fuse_unk"`
-	ByteFallback            bool              `json:"byte_fallback"`
-	IgnoreMerges            bool              `json:"ignore_merges"`
-	Dropout                 *float64          `json:"dropout"`
+	Type                    string          `json:"type"`
+	Vocab                   json.RawMessage `json:"vocab"`
+	Merges                  json.RawMessage `json:"merges"`
+	UnkToken                *string         `json:"unk_token"`
+	ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
+	FuseUnk                 bool            `json:"fuse_unk"`
+	ByteFallback            bool            `json:"byte_fallback"`
+	IgnoreMerges            bool            `json:"ignore_merges"`
+	Dropout                 *float64        `json:"dropout"`
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -96,16 +96,45 @@ func parseVocab(raw json.RawMessage) (map[string]int, error) {
 
 // parseMerges reads model.merges in either form: "a b" strings (tokenizers < 0.20) or
 // ["a", "b"] pairs (which allow spaces inside tokens).
-func parseMerges(raw []json.RawMessage) ([][2]string, error) {
-	out := make([][2]string, len(raw))
-	for i, r := range raw {
+func parseMerges(raw json.RawMessage) ([][2]string, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	// The first element tells the form (both fast paths decode the list in one call).
+	body := bytes.TrimLeft(bytes.TrimPrefix(bytes.TrimSpace(raw), []byte("[")), " \t\r\n")
+	var pairs [][]string
+	if len(body) > 0 && body[0] == '[' && json.Unmarshal(raw, &pairs) == nil {
+		out := make([][2]string, len(pairs))
+		for i, p := range pairs {
+			if len(p) != 2 {
+				return nil, fmt.Errorf("tokenizer.json: model.merges[%d] has %d tokens, want 2", i, len(p))
+			}
+			out[i] = [2]string{p[0], p[1]}
+		}
+		return out, nil
+	}
+	var strs []string
+	if len(body) > 0 && body[0] == '"' && json.Unmarshal(raw, &strs) == nil {
+		out := make([][2]string, len(strs))
+		var err error
+		for i, s := range strs {
+			if out[i], err = splitMerge(i, s); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	var elems []json.RawMessage // a mix of both forms
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		return nil, fmt.Errorf("tokenizer.json: model.merges is not a list: %w", err)
+	}
+	out := make([][2]string, len(elems))
+	for i, r := range elems {
 		var s string
 		if err := json.Unmarshal(r, &s); err == nil {
-			a, b, ok := strings.Cut(s, " ")
-			if !ok || strings.Contains(b, " ") {
-				return nil, fmt.Errorf("tokenizer.json: model.merges[%d] = %q is not two tokens separated by one space", i, s)
+			if out[i], err = splitMerge(i, s); err != nil {
+				return nil, err
 			}
-			out[i] = [2]string{a, b}
 			continue
 		}
 		var p []string
@@ -115,4 +144,13 @@ func parseMerges(raw []json.RawMessage) ([][2]string, error) {
 		out[i] = [2]string{p[0], p[1]}
 	}
 	return out, nil
+}
+
+// splitMerge splits merge i of the "a b" form.
+func splitMerge(i int, s string) ([2]string, error) {
+	a, b, ok := strings.Cut(s, " ")
+	if !ok || strings.Contains(b, " ") {
+		return [2]string{}, fmt.Errorf("tokenizer.json: model.merges[%d] = %q is not two tokens separated by one space", i, s)
+	}
+	return [2]string{a, b}, nil
 }

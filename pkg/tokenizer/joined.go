@@ -3,15 +3,14 @@ package tokenizer
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
-// ErrJoinUnsupported is returned by EncodeJoined for tokenizers it cannot handle: not
-// byte-level, a normalizer other than NFC (or NFC on text that is not NFC), or added tokens
-// with lstrip/rstrip.
-var ErrJoinUnsupported = errors.New("tokenizer: joined encoding needs a byte-level tokenizer without text-changing normalization")
+// ErrJoinUnsupported is returned by EncodeJoined for tokenizers or texts it cannot handle:
+// added tokens with lstrip/rstrip, a Unicode normalizer (NFC…) on text it would change, or an
+// <unk> in the result (its length in the text is unknown).
+var ErrJoinUnsupported = errors.New("tokenizer: joined encoding cannot map these tokens back to the texts")
 
 // EncodeJoined encodes the concatenation of texts as one string — the way Hugging Face
 // tokenizes a rendered chat template — except that added tokens are matched only inside the
@@ -21,18 +20,13 @@ var ErrJoinUnsupported = errors.New("tokenizer: joined encoding needs a byte-lev
 // "Hi" gives " Hi"), and content still never becomes a control token.
 //
 // For every token, first[i] and last[i] are the indices of the first and last text its bytes
-// come from, so callers can map tokens back to pieces.
+// come from, so callers can map tokens back to pieces. Text a normalizer adds (Llama 2's
+// leading "▁") belongs to the text of the character that follows it.
 func (t *Tokenizer) EncodeJoined(texts []string, special []bool) (ids, first, last []int, err error) {
 	if len(special) != len(texts) {
 		return nil, nil, nil, fmt.Errorf("tokenizer: EncodeJoined: %d texts but %d special flags", len(texts), len(special))
 	}
-	nfcOnly := false
-	switch n := t.norm.(type) {
-	case nil:
-	case unicodeNorm:
-		nfcOnly = n.form == norm.NFC
-	}
-	if !t.bpe.byteLevel || t.hasStrip || (t.norm != nil && !nfcOnly) {
+	if t.hasStrip {
 		return nil, nil, nil, ErrJoinUnsupported
 	}
 	var total int
@@ -47,33 +41,46 @@ func (t *Tokenizer) EncodeJoined(texts []string, special []bool) (ids, first, la
 		ends[k] = len(joined)
 	}
 	text := string(joined)
-	if nfcOnly && !norm.NFC.IsNormalString(text) {
-		return nil, nil, nil, ErrJoinUnsupported
-	}
 	emit := func(id, start, end int) {
 		ids = append(ids, id)
 		first = append(first, pieceAt(ends, start))
 		last = append(last, pieceAt(ends, end-1))
 	}
 	var scratch []int
-	words := func(start, end int) error { // text without added tokens, across pieces
-		off := start
-		for _, w := range t.pre.split(text[start:end], nil) {
-			if off+len(w) > end || text[off:off+len(w)] != w {
+	words := func(start, end int) error { // text without added tokens, across pieces: one section
+		if start == end {
+			return nil
+		}
+		s, offs, ok := normalizeOffsets(t.norm, text[start:end], start)
+		if !ok {
+			return ErrJoinUnsupported
+		}
+		var split []string
+		if t.pre == nil {
+			split = []string{s}
+		} else {
+			split = t.pre.split(s, nil)
+		}
+		pos := 0
+		for _, w := range split {
+			if pos+len(w) > len(s) || s[pos:pos+len(w)] != w {
 				return ErrJoinUnsupported // a pre-tokenizer that drops or adds text
 			}
-			wordEnd := off + len(w)
+			wordEnd := pos + len(w)
 			scratch = t.appendWord(scratch[:0], w)
 			for _, id := range scratch {
-				l := t.byteLen(id)
-				emit(id, off, off+l)
-				off += l
+				l := t.normLen(id)
+				if l <= 0 || pos+l > wordEnd {
+					return ErrJoinUnsupported
+				}
+				emit(id, offs(pos), offs(pos+l-1)+1)
+				pos += l
 			}
-			if off != wordEnd {
+			if pos != wordEnd {
 				return ErrJoinUnsupported
 			}
 		}
-		if off != end {
+		if pos != len(s) {
 			return ErrJoinUnsupported
 		}
 		return nil
@@ -123,6 +130,65 @@ func (t *Tokenizer) EncodeJoined(texts []string, special []bool) (ids, first, la
 	return ids, first, last, nil
 }
 
+// normalizeOffsets normalizes s (at byte offset base of the whole text) and returns, for every
+// byte of the result, the offset of the original byte it comes from. ok is false for a
+// normalizer whose changes cannot be traced (a Unicode normalization that changes s).
+func normalizeOffsets(n normalizer, s string, base int) (string, func(int) int, bool) {
+	if n == nil {
+		return s, func(i int) int { return base + i }, true
+	}
+	offs := make([]int, len(s))
+	for i := range offs {
+		offs[i] = base + i
+	}
+	var step func(n normalizer) bool
+	step = func(n normalizer) bool {
+		switch n := n.(type) {
+		case unicodeNorm:
+			return n.form.IsNormalString(s)
+		case prependNorm:
+			if s == "" {
+				return true
+			}
+			head := make([]int, len(n.prefix), len(n.prefix)+len(offs))
+			for i := range head {
+				head[i] = offs[0] // added text belongs to the character that follows
+			}
+			s, offs = n.prefix+s, append(head, offs...)
+		case replaceNorm:
+			var b []byte
+			var o []int
+			for i := 0; i < len(s); {
+				if strings.HasPrefix(s[i:], n.old) {
+					b = append(b, n.new...)
+					for range len(n.new) {
+						o = append(o, offs[i])
+					}
+					i += len(n.old)
+					continue
+				}
+				b = append(b, s[i])
+				o = append(o, offs[i])
+				i++
+			}
+			s, offs = string(b), o
+		case sequenceNorm:
+			for _, x := range n {
+				if !step(x) {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+		return true
+	}
+	if !step(n) {
+		return "", nil, false
+	}
+	return s, func(i int) int { return offs[i] }, true
+}
+
 // pieceAt returns the index of the text holding byte off: the first k with ends[k] > off.
 func pieceAt(ends []int, off int) int {
 	lo, hi := 0, len(ends)-1
@@ -137,10 +203,18 @@ func pieceAt(ends []int, off int) int {
 	return lo
 }
 
-// byteLen is the number of text bytes token id stands for.
-func (t *Tokenizer) byteLen(id int) int {
-	if t.isAdded[id] {
+// normLen is the number of bytes of normalized text token id stands for, or -1 for <unk>.
+func (t *Tokenizer) normLen(id int) int {
+	switch {
+	case t.isAdded[id]:
 		return len(t.tokens[id])
+	case t.bpe.byteLevel:
+		return utf8.RuneCountInString(t.tokens[id]) // one rune per byte in the byte-level alphabet
+	case id == int(t.bpe.unkID):
+		return -1
 	}
-	return utf8.RuneCountInString(t.tokens[id]) // one rune per byte in the byte-level alphabet
+	if _, ok := byteToken(t.tokens[id]); ok && t.bpe.byteFallback {
+		return 1
+	}
+	return len(t.tokens[id])
 }

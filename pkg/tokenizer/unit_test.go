@@ -343,3 +343,16 @@ func TestTextAddedTokens(t *testing.T) {
 		t.Errorf("EncodeSpecial(hih) = %v, want [300]", got)
 	}
 }
+
+// TestAddedTokenStrip: lstrip/rstrip remove the whitespace JavaScript's trim removes (the
+// reference's), Unicode spaces included, next to the added token.
+func TestAddedTokenStrip(t *testing.T) {
+	tok, err := FromJSON([]byte(strings.Replace(spDoc(""), `{"id":2,"content":"</s>","special":true}`,
+		`{"id":2,"content":"</s>","special":true,"lstrip":true,"rstrip":true}`, 1)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.EncodeSpecial("hi \u3000</s>\u00a0 hi"); !reflect.DeepEqual(got, []int{263, 2, 263}) {
+		t.Errorf("EncodeSpecial = %v, want [263 2 263]", got)
+	}
+}

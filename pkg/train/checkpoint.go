@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -166,6 +167,9 @@ func writeSynced(path string, data []byte) error {
 }
 
 func (t *Trainer) writeCheckpointFiles(dir string) error {
+	if err := checkState(t.st.names, t.params, t.m, t.v); err != nil {
+		return err
+	}
 	params := map[string]*tensors.Tensor{}
 	moments := adamw.State{Step: t.step, ExpAvg: map[string]*tensors.Tensor{}, ExpAvgSq: map[string]*tensors.Tensor{}}
 	for i, n := range t.st.names {
@@ -200,15 +204,34 @@ func (t *Trainer) writeCheckpointFiles(dir string) error {
 	if err := writeSynced(filepath.Join(dir, StateFile), js); err != nil {
 		return err
 	}
-	if err := WriteCSV(filepath.Join(dir, "history.csv"), t.history); err != nil {
-		return err
-	}
-	return WriteCSV(filepath.Join(dir, "eval_history.csv"), EvalRows(t.evals))
+	return writeHistoryCSV(dir, t.history, t.evals)
 }
+
+// UnreadableCheckpointError is Resume's error when the newest checkpoint cannot be loaded
+// (unreadable, inconsistent with this trainer, or holding non-finite state). Resume does not
+// fall back on its own: Intact names the newest checkpoint that loads ("" when none does);
+// load it with LoadCheckpoint to continue from there.
+type UnreadableCheckpointError struct {
+	Newest string // the checkpoint that failed
+	Intact string // the newest one that loads, or ""
+	Err    error  // why Newest failed
+}
+
+func (e *UnreadableCheckpointError) Error() string {
+	choice := "no older checkpoint loads either"
+	if e.Intact != "" {
+		choice = fmt.Sprintf("the newest intact checkpoint is %s: load it with LoadCheckpoint to resume from there", e.Intact)
+	}
+	return fmt.Sprintf("train: resume: the newest checkpoint %s cannot be loaded (%v); %s", e.Newest, e.Err, choice)
+}
+
+func (e *UnreadableCheckpointError) Unwrap() error { return e.Err }
 
 // Resume loads the newest checkpoint of dir ("" means Args.OutputDir) into the trainer, so that
 // Train continues where that run stopped: parameters, AdamW moments and step, RNG state, data
-// position and history. It returns false (and changes nothing) when dir has no checkpoint.
+// position and history. It returns false (and changes nothing) when dir has no checkpoint. When
+// the newest checkpoint cannot be loaded it changes nothing and returns an
+// *UnreadableCheckpointError naming the newest one that can.
 //
 // The trainer must have been built with the same model parameters (names and shapes) and the
 // same data; the arguments may differ only in ways that keep the step → batches mapping
@@ -230,74 +253,137 @@ func (t *Trainer) Resume(dir string) (bool, error) {
 	if len(steps) == 0 {
 		return false, nil
 	}
-	return true, t.LoadCheckpoint(CheckpointDir(dir, steps[len(steps)-1]))
+	newest := CheckpointDir(dir, steps[len(steps)-1])
+	c, err := t.readCheckpoint(newest)
+	if err != nil {
+		ue := &UnreadableCheckpointError{Newest: newest, Err: err}
+		for k := len(steps) - 2; k >= 0; k-- {
+			if _, err := t.readCheckpoint(CheckpointDir(dir, steps[k])); err == nil {
+				ue.Intact = CheckpointDir(dir, steps[k])
+				break
+			}
+		}
+		return false, ue
+	}
+	t.apply(c)
+	return true, nil
 }
 
-// LoadCheckpoint loads one checkpoint directory (see Resume).
+// LoadCheckpoint loads one checkpoint directory (see Resume). Nothing changes when it fails.
 func (t *Trainer) LoadCheckpoint(ckpt string) error {
+	c, err := t.readCheckpoint(ckpt)
+	if err != nil {
+		return err
+	}
+	t.apply(c)
+	return nil
+}
+
+// loadedCheckpoint is a checkpoint read and checked, not yet applied.
+type loadedCheckpoint struct {
+	dir          string
+	state        trainerState
+	params, m, v []*tensors.Tensor
+	history      []Record
+	evals        []EvalResult
+}
+
+func (t *Trainer) apply(c *loadedCheckpoint) {
+	t.params, t.m, t.v = c.params, c.m, c.v
+	t.rng = tensors.FromFlatDataAndDimensions(c.state.RNGState, rngDims()...)
+	t.step = c.state.GlobalStep
+	t.history = c.history
+	t.evals = c.evals
+	t.lastCkpt = c.dir
+}
+
+// readCheckpoint reads a checkpoint and checks it against the trainer: step count, data
+// position, parameter names and shapes, RNG state, and finite parameters and moments with
+// exp_avg_sq ≥ 0.
+func (t *Trainer) readCheckpoint(ckpt string) (*loadedCheckpoint, error) {
 	wrap := func(err error) error { return fmt.Errorf("train: loading checkpoint %s: %w", ckpt, err) }
 	raw, err := os.ReadFile(filepath.Join(ckpt, StateFile))
 	if err != nil {
-		return wrap(err)
+		return nil, wrap(err)
 	}
 	var st trainerState
 	if err := json.Unmarshal(raw, &st); err != nil {
-		return wrap(err)
+		return nil, wrap(fmt.Errorf("%s: %w", StateFile, err))
 	}
 	if st.TotalSteps != t.totalSteps {
-		return wrap(fmt.Errorf("it was saved by a run of %d steps, this trainer runs %d (different data, batch size, accumulation or epochs)",
+		return nil, wrap(fmt.Errorf("it was saved by a run of %d steps, this trainer runs %d (different data, batch size, accumulation or epochs)",
 			st.TotalSteps, t.totalSteps))
 	}
 	if st.Data != t.dataPosition(st.GlobalStep) {
-		return wrap(fmt.Errorf("data position %+v does not match this trainer's %+v at step %d", st.Data, t.dataPosition(st.GlobalStep), st.GlobalStep))
+		return nil, wrap(fmt.Errorf("data position %+v does not match this trainer's %+v at step %d", st.Data, t.dataPosition(st.GlobalStep), st.GlobalStep))
 	}
 	params, err := safetensors.ReadAll(filepath.Join(ckpt, TrainableFile))
 	if err != nil {
-		return wrap(err)
+		return nil, wrap(err)
 	}
 	flat, err := safetensors.ReadAll(filepath.Join(ckpt, OptimizerFile))
 	if err != nil {
-		return wrap(err)
+		return nil, wrap(err)
 	}
 	opt, err := adamw.UnflattenState(flat)
 	if err != nil {
-		return wrap(err)
+		return nil, wrap(fmt.Errorf("%s: %w", OptimizerFile, err))
 	}
 	n := len(t.st.names)
-	newP, newM, newV := make([]*tensors.Tensor, n), make([]*tensors.Tensor, n), make([]*tensors.Tensor, n)
+	c := &loadedCheckpoint{dir: ckpt, state: st,
+		params: make([]*tensors.Tensor, n), m: make([]*tensors.Tensor, n), v: make([]*tensors.Tensor, n)}
 	if len(params) != n {
-		return wrap(fmt.Errorf("%d trainable parameters saved, the model has %d", len(params), n))
+		return nil, wrap(fmt.Errorf("%d trainable parameters saved, the model has %d", len(params), n))
 	}
 	for i, name := range t.st.names {
 		p, m, v := params[name], opt.ExpAvg[name], opt.ExpAvgSq[name]
 		if p == nil || m == nil || v == nil {
-			return wrap(fmt.Errorf("parameter %q (or its moments) missing", name))
+			return nil, wrap(fmt.Errorf("parameter %q (or its moments) missing", name))
 		}
 		want := t.params[i].Shape()
 		for _, x := range []*tensors.Tensor{p, m, v} {
 			if !x.Shape().Equal(want) {
-				return wrap(fmt.Errorf("parameter %q: saved shape %s, model shape %s", name, x.Shape(), want))
+				return nil, wrap(fmt.Errorf("parameter %q: saved shape %s, model shape %s", name, x.Shape(), want))
 			}
 		}
-		newP[i], newM[i], newV[i] = p, m, v
+		c.params[i], c.m[i], c.v[i] = p, m, v
+	}
+	if err := checkState(t.st.names, c.params, c.m, c.v); err != nil {
+		return nil, wrap(err)
 	}
 	if len(st.RNGState) != graph.RNGStateShape.Size() {
-		return wrap(fmt.Errorf("RNG state has %d words, want %d", len(st.RNGState), graph.RNGStateShape.Size()))
+		return nil, wrap(fmt.Errorf("RNG state has %d words, want %d", len(st.RNGState), graph.RNGStateShape.Size()))
 	}
-	hist, err := ReadCSV[Record](filepath.Join(ckpt, "history.csv"))
-	if err != nil {
-		return wrap(err)
+	if c.history, c.evals, err = ReadHistory(ckpt); err != nil {
+		return nil, wrap(err)
 	}
-	rows, err := ReadCSV[EvalRow](filepath.Join(ckpt, "eval_history.csv"))
-	if err != nil {
-		return wrap(err)
+	return c, nil
+}
+
+// checkState returns an error wrapping ErrNonFinite, naming the tensor and the index, when a
+// parameter or an AdamW moment is NaN or ±Inf, or an exp_avg_sq is negative: state no
+// checkpoint may hold.
+func checkState(names []string, params, m, v []*tensors.Tensor) error {
+	for i, name := range names {
+		for _, x := range []struct {
+			what string
+			t    *tensors.Tensor
+		}{{name, params[i]}, {name + ".exp_avg", m[i]}, {name + ".exp_avg_sq", v[i]}} {
+			flat, err := tensors.CopyFlatData[float32](x.t)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", x.what, err)
+			}
+			sq := x.t == v[i]
+			for k, f := range flat {
+				switch {
+				case math.IsNaN(float64(f)) || math.IsInf(float64(f), 0):
+					return fmt.Errorf("%s[%d] is %v: %w", x.what, k, f, ErrNonFinite)
+				case sq && f < 0:
+					return fmt.Errorf("%s[%d] is %v, but a second moment cannot be negative: corrupt state", x.what, k, f)
+				}
+			}
+		}
 	}
-	t.params, t.m, t.v = newP, newM, newV
-	t.rng = tensors.FromFlatDataAndDimensions(st.RNGState, rngDims()...)
-	t.step = st.GlobalStep
-	t.history = hist
-	t.evals = evalsFromRows(rows)
-	t.lastCkpt = ckpt
 	return nil
 }
 

@@ -1,8 +1,12 @@
 // Package train is LoRA Lab's training loop: gradient accumulation normalised by supervised
 // tokens, AdamW with HF schedules and clipping (package adamw) fused into one compiled step,
-// evaluation (loss, perplexity, token accuracy, per assistant turn), atomic checkpoints and
-// resume, a live progress line, history tables (CSV and Parquet), hyperparameter sweeps, the
-// LR range test and the charts that go with them.
+// evaluation (loss, perplexity, token accuracy, per turn), atomic checkpoints and resume,
+// history tables (CSV and Parquet, package table), hyperparameter sweeps and the LR range test.
+//
+// The trainer knows nothing of terminals, notebooks or charts: they attach from outside through
+// hooks (Trainer.Attach), as GoMLX's train.Loop attaches its progress bar. Package
+// train/progress shows the progress line (a terminal line, plain lines, or an HTML bar in a
+// GoNB cell), package train/trainplot draws the runs' charts and redraws them live.
 //
 // It is model-agnostic: a Model is named float32 tensors (trainable and frozen) plus a function
 // that builds logits [B, T, V] in a GoMLX graph from an *Inputs (parameters as nodes, a batch of
@@ -40,9 +44,15 @@
 //	args.OutputDir = "runs/lora"
 //	tr, err := train.New(backend.MustDefault(), model, args,
 //		train.NewExampleLoader(examples, args.PerDeviceTrainBatchSize, args.Seed), evalLoader)
+//	progress.Attach(tr, nil)             // progress line or notebook bar
+//	trainplot.AttachLive(tr)             // live loss chart in a notebook
 //	resumed, err := tr.Resume("")        // continue a killed run, if it left a checkpoint
 //	err = tr.Train()
-//	plot.Display(train.LossChart("loss", tr.History(), tr.EvalHistory()))
+//	plot.Display(trainplot.LossChart("loss", tr.History(), tr.EvalHistory()))
+//
+// Examples are mask.Example (input_ids, labels aligned with them and mask.IgnoreIndex where
+// nothing is learned, optional 0-based turn indices); loaders give mask.Batch micro-batches,
+// padded by mask.PadBatch or packed by mask.PackedBatches. The loss is llama.CausalLMLoss.
 //
 // The loss of a step is the summed token cross entropy of its whole accumulation window divided
 // by the window's supervised tokens (HF's convention since transformers 4.46), so it and its
@@ -51,7 +61,8 @@
 //
 // One step runs gradient_accumulation_steps graphs: all but the last do forward and backward
 // and add the gradient of the summed loss to accumulators; the last one also divides by the
-// window's tokens, clips on the global norm (max_grad_norm) and applies AdamW. Parameters,
+// window's tokens, clips on the global norm (max_grad_norm) and applies AdamW. Each graph's
+// inputs and outputs are named fields of one struct (stepIO), laid out in one place. Parameters,
 // moments and accumulators are donated to the step, so they are updated in place where the
 // backend allows. A NaN or Inf loss leaves the parameters untouched and stops the run with an
 // error that names the step and the batch.

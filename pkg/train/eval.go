@@ -42,8 +42,10 @@ func (t *Trainer) Evaluate() (EvalResult, error) {
 		return res, err
 	}
 	t.evals = append(t.evals, res)
-	if t.OnEval != nil {
-		t.OnEval(res)
+	for _, h := range t.hooks {
+		if h.OnEval != nil {
+			h.OnEval(t, res)
+		}
 	}
 	return res, nil
 }

@@ -80,7 +80,7 @@ func TestEvaluateMatchesHostComputation(t *testing.T) {
 		t.Fatal(err)
 	}
 	args = append(args, model.Frozen["lm_head.bias"], bt.InputIDs)
-	logits := tensors.MustCopyFlatData[float32](e.MustExec(args...)[0])
+	logits := tensors.MustCopyFlatData[float32](e.MustCall(args...)[0])
 	nll, correct, n := hostMetrics(logits, batch, toyVocab)
 
 	if res.Tokens != batch.SupervisedTokens() || float64(res.Tokens) != n[-1] {

@@ -1,6 +1,7 @@
 package train_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,6 +40,41 @@ func Example() {
 	// steps: 40 evaluations: 2
 	// eval loss went down: true
 	// turns evaluated: 2
+}
+
+// Hooks follow a run from outside the trainer: here one logs every other step and the
+// evaluations, and stops the run early (an OnStep error ends Train).
+func ExampleTrainer_Attach() {
+	args := train.DefaultArgs()
+	args.LearningRate, args.PerDeviceTrainBatchSize, args.MaxSteps, args.EvalSteps = 3e-2, 4, 20, 3
+	tr, err := train.NewFromExamples(backend.MustDefault(), train.ToyLM(train.ToyLMConfig{Vocab: 16, Dim: 8, Seed: 1}),
+		args, train.ToyExamples(64, 16, 1), train.ToyExamples(16, 16, 2), 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	errEnough := errors.New("enough")
+	tr.Attach(train.Hook{
+		OnStep: func(t *train.Trainer, r train.Record) error {
+			if r.Step%2 == 0 {
+				fmt.Printf("step %d of %d\n", r.Step, t.TotalSteps())
+			}
+			if r.Step == 6 {
+				return errEnough
+			}
+			return nil
+		},
+		OnEval: func(_ *train.Trainer, e train.EvalResult) { fmt.Println("evaluated at step", e.Step) },
+		OnEnd:  func(t *train.Trainer, err error) { fmt.Println("stopped after", t.Step(), "steps:", errors.Is(err, errEnough)) },
+	})
+	_ = tr.Train()
+	// Output:
+	// step 2 of 20
+	// evaluated at step 3
+	// step 4 of 20
+	// evaluated at step 6
+	// step 6 of 20
+	// stopped after 6 steps: true
 }
 
 func ExampleGrid() {

@@ -11,16 +11,18 @@ import (
 
 // LoRAModel makes the trainer's Model for LoRA fine-tuning of base with adapter: the adapter's
 // tensors (LoRA A/B, modules_to_save copies, trainable biases) are trained, every other base
-// weight is frozen. lora_dropout draws from the trainer's RNG, only in training.
+// weight is frozen. lora_dropout draws from the trainer's RNG, only in training. adapter keeps
+// its initial tensors and can no longer be saved: save TrainedAdapter's copy.
 func LoRAModel(base *llama.Model, adapter *lora.Adapter) Model {
+	adapter.HandTo("train.LoRAModel") // its tensors stay the initial ones: Save refuses them
 	trainable := map[string]*tensors.Tensor{}
 	for _, nt := range adapter.AdapterTensors() {
 		trainable[nt.Name] = nt.Tensor
 	}
 	frozen := map[string]*tensors.Tensor{}
-	for _, n := range base.ParamNames() {
-		if _, ok := trainable[n]; !ok {
-			frozen[n] = base.Weights[n]
+	for _, nt := range base.Tensors() { // HF names; a quantized weight as its parts
+		if _, ok := trainable[nt.Name]; !ok {
+			frozen[nt.Name] = nt.Tensor
 		}
 	}
 	cfg := base.Config

@@ -6,8 +6,6 @@ import (
 	"math"
 
 	"github.com/gomlx/gomlx/core/tensors"
-
-	"github.com/loralab/loralab/pkg/mask"
 )
 
 // LRFindOptions configure the learning-rate range test.
@@ -91,13 +89,9 @@ func (t *Trainer) LRFind(o LRFindOptions) (*LRFindResult, error) {
 	for s := 0; s < o.Steps; s++ {
 		lr := o.MinLR * math.Pow(o.MaxLR/o.MinLR, float64(s)/float64(o.Steps-1))
 		epoch, idx := t.window(savedStep + s)
-		batches := make([]mask.Batch, len(idx))
-		for j, i := range idx {
-			b, err := t.TrainData.Batch(epoch, i)
-			if err != nil {
-				return nil, fmt.Errorf("train.LRFind: epoch %d batch %d: %w", epoch, i, err)
-			}
-			batches[j] = b
+		batches, err := t.windowBatches(epoch, idx)
+		if err != nil {
+			return nil, fmt.Errorf("train.LRFind: %w", err)
 		}
 		out, _, err := t.runWindow(batches, true, s+1, lr, func(j int) string {
 			return fmt.Sprintf("LR range test step %d (lr %.3g)", s+1, lr)

@@ -29,7 +29,7 @@ func killTestArgs(dir string) Args {
 func TestKillAndResume(t *testing.T) {
 	if dir := os.Getenv(killChildEnv); dir != "" {
 		tr := newToyTrainer(t, killTestArgs(dir), 0.1)
-		tr.OnStep = func(Record) error { time.Sleep(40 * time.Millisecond); return nil }
+		tr.Attach(Hook{OnStep: func(*Trainer, Record) error { time.Sleep(40 * time.Millisecond); return nil }})
 		if err := tr.Train(); err != nil {
 			t.Fatal(err)
 		}

@@ -44,9 +44,11 @@ type stepIO[T any] struct {
 	// The micro-batch: [B, T] int32; PositionIDs and SegmentIDs for packed rows only.
 	InputIDs, Labels, PositionIDs, SegmentIDs T
 
-	// Outputs of the final graph: the window loss (AccSum / AccCount) and the global gradient
-	// norm before clipping. MicroSum (every training graph) is this micro-batch's summed loss.
-	Loss, Norm, MicroSum T
+	// Outputs of the final graph: the window loss (AccSum / AccCount), the global gradient
+	// norm before clipping, and Finite, [n] bool: whether each parameter and its moments stay
+	// finite after the update (when one does not, nothing is updated). MicroSum (every training
+	// graph) is this micro-batch's summed loss.
+	Loss, Norm, Finite, MicroSum T
 	// Outputs of the eval graph, [B·T] float32: per-position loss of labels[t+1], whether it
 	// counts (0/1) and whether the arg-max predicts it (0/1).
 	NLL, Valid, Correct T
@@ -87,7 +89,7 @@ func (s *stepIO[T]) slots(k stepKind, input bool, n, f int) []slot[T] {
 		}
 	case k.final:
 		out = append(out, many(&s.Params, n), many(&s.M, n), many(&s.V, n), one(&s.Loss), one(&s.AccSum),
-			one(&s.AccCount), one(&s.Norm), one(&s.MicroSum), one(&s.RNG))
+			one(&s.AccCount), one(&s.Norm), one(&s.Finite), one(&s.MicroSum), one(&s.RNG))
 	default:
 		out = append(out, many(&s.Acc, n), one(&s.AccSum), one(&s.AccCount), one(&s.MicroSum), one(&s.RNG))
 	}
@@ -190,8 +192,8 @@ func (s *stepper) bindInputs(io stepIO[*Node], training bool) *Inputs {
 	return in
 }
 
-// graph builds the graph of kind k (see stepKind and stepIO). A non-finite loss or gradient
-// norm leaves params and moments unchanged.
+// graph builds the graph of kind k (see stepKind and stepIO). A non-finite loss, gradient norm
+// or updated parameter or moment leaves params and moments unchanged.
 func (s *stepper) graph(k stepKind) func([]*Node) []*Node {
 	n, f := len(s.names), len(s.frozen)
 	return func(flat []*Node) []*Node {
@@ -240,7 +242,12 @@ func (s *stepper) trainGraph(k stepKind, in stepIO[*Node]) (out stepIO[*Node]) {
 	out.Loss = Div(sum, denom)
 	clipped, norm := adamw.ClipGradNorm(grads, s.cfg.MaxGradNorm)
 	newP, newM, newV := adamw.UpdateGraph(in.Params, clipped, in.M, in.V, in.Step, in.LR, s.cfg, s.hypers)
-	ok := LogicalAnd(IsFinite(out.Loss), IsFinite(norm))
+	finite := make([]*Node, len(newP))
+	for j := range newP {
+		finite[j] = LogicalAnd(LogicalAll(IsFinite(newP[j])), LogicalAnd(LogicalAll(IsFinite(newM[j])), LogicalAll(IsFinite(newV[j]))))
+	}
+	out.Finite = Stack(finite, 0)
+	ok := LogicalAnd(LogicalAnd(IsFinite(out.Loss), IsFinite(norm)), LogicalAll(out.Finite))
 	keep := func(updated, old []*Node) []*Node {
 		res := make([]*Node, len(old))
 		for j := range old {

@@ -14,9 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/janpfeifer/gonb/gonbui"
-
-	"github.com/loralab/loralab/pkg/plot"
+	"github.com/loralab/loralab/pkg/table"
 )
 
 // Trial is one configuration of a sweep: overrides of a base configuration, by name. Names
@@ -210,13 +208,15 @@ type SweepOptions struct {
 	// New. The sweep sets the trainer's Args.OutputDir to outputDir (the trial's directory) and
 	// resumes it from its last checkpoint if there is one.
 	Build func(trial Trial, outputDir string) (*Trainer, error)
-	// Progress receives one line per trial (nil: os.Stderr; in GoNB an HTML block).
+	// Progress, if set, receives one line per trial event (progress.AttachSweep sets it, and
+	// shows it in a notebook).
 	Progress io.Writer
-	// OnTrial, if set, is called after each trial (run or skipped), e.g. to redraw a chart.
+	// OnTrialStart, if set, is called with each trial's trainer before it runs, to attach hooks
+	// (progress.AttachSweep attaches the progress line).
+	OnTrialStart func(trial Trial, tr *Trainer)
+	// OnTrial, if set, is called after each trial (run or skipped), e.g. to redraw a chart
+	// (trainplot.AttachSweepLive).
 	OnTrial func(r TrialResult, sweep *SweepResult)
-	// LiveChart, in a GoNB cell, overlays the trials' loss curves (eval loss when the trials
-	// evaluate, else train loss) and redraws them after each trial.
-	LiveChart bool
 }
 
 // SweepResult is the outcome of a sweep.
@@ -269,7 +269,7 @@ func Sweep(opts SweepOptions) (*SweepResult, error) {
 	resultsPath := filepath.Join(opts.OutputDir, ResultsFile)
 	previous := map[string]TrialResult{}
 	if _, err := os.Stat(resultsPath); err == nil {
-		rows, err := ReadCSV[TrialResult](resultsPath)
+		rows, err := table.ReadCSV[TrialResult](resultsPath)
 		if err != nil {
 			return nil, err
 		}
@@ -277,27 +277,13 @@ func Sweep(opts SweepOptions) (*SweepResult, error) {
 			previous[r.Name] = r
 		}
 	}
-	prog := newSweepProgress(opts.Progress)
-	trainID := "" // one progress block for all trials in GoNB
-	if gonbui.IsNotebook {
-		trainID = "loralab_train_" + gonbui.UniqueId()
+	line := func(msg string) {
+		if opts.Progress != nil {
+			fmt.Fprintln(opts.Progress, msg)
+		}
 	}
 	res := &SweepResult{Histories: map[string][]Record{}, Evals: map[string][]EvalResult{}}
-	var live *plot.Live
-	if opts.LiveChart && plot.InNotebook() {
-		live = plot.NewLive()
-	}
 	onTrial := func(r TrialResult) {
-		if live != nil {
-			withEval := false
-			for _, e := range res.Evals {
-				withEval = withEval || len(e) > 0
-			}
-			if err := live.Update(SweepCurvesChart("sweep", res, withEval)); err != nil {
-				prog.line("live chart: " + err.Error())
-				live = nil
-			}
-		}
 		if opts.OnTrial != nil {
 			opts.OnTrial(r, res)
 		}
@@ -311,15 +297,13 @@ func Sweep(opts SweepOptions) (*SweepResult, error) {
 		}
 		if prev, ok := previous[name]; ok && (prev.Status == StatusDone || prev.Status == StatusDiverged) {
 			res.Trials = append(res.Trials, prev)
-			res.Histories[name], _ = ReadCSV[Record](filepath.Join(dir, "history.csv"))
-			rows, _ := ReadCSV[EvalRow](filepath.Join(dir, "eval_history.csv"))
-			res.Evals[name] = evalsFromRows(rows)
-			prog.line(fmt.Sprintf("trial %d/%d %s: %s before (score %.4g), skipped", i+1, len(opts.Trials), name, prev.Status, prev.Score()))
+			res.Histories[name], res.Evals[name], _ = ReadHistory(dir)
+			line(fmt.Sprintf("trial %d/%d %s: %s before (score %.4g), skipped", i+1, len(opts.Trials), name, prev.Status, prev.Score()))
 			onTrial(prev)
 			continue
 		}
-		prog.running(fmt.Sprintf("trial %d/%d %s: running", i+1, len(opts.Trials), name))
-		row := runTrial(opts, trial, dir, res, trainID)
+		line(fmt.Sprintf("trial %d/%d %s: running", i+1, len(opts.Trials), name))
+		row := runTrial(opts, trial, dir, res)
 		row.Name, row.ParamsJSON = name, string(paramsJSON)
 		res.Trials = append(res.Trials, row)
 		if err := writeResults(resultsPath, res.Trials, previous, opts.Trials); err != nil {
@@ -330,17 +314,17 @@ func Sweep(opts SweepOptions) (*SweepResult, error) {
 		if row.Error != "" {
 			msg += ": " + row.Error
 		}
-		prog.line(msg)
+		line(msg)
 		onTrial(row)
 	}
 	if best, ok := res.Best(); ok {
-		prog.line(fmt.Sprintf("best: %s (score %.4g)", best.Name, best.Score()))
+		line(fmt.Sprintf("best: %s (score %.4g)", best.Name, best.Score()))
 	}
 	return res, nil
 }
 
 // runTrial builds, resumes and trains one trial and returns its row (Name and ParamsJSON unset).
-func runTrial(opts SweepOptions, trial Trial, dir string, res *SweepResult, progressID string) TrialResult {
+func runTrial(opts SweepOptions, trial Trial, dir string, res *SweepResult) TrialResult {
 	name := trial.TrialName()
 	fail := func(status string, err error) TrialResult {
 		return TrialResult{Status: status, Error: err.Error(), FinalTrainLoss: math.NaN(), FinalEvalLoss: math.NaN(), BestEvalLoss: math.NaN()}
@@ -353,7 +337,9 @@ func runTrial(opts SweepOptions, trial Trial, dir string, res *SweepResult, prog
 		return fail(StatusFailed, errors.New("build returned no trainer"))
 	}
 	tr.Args.OutputDir = dir
-	tr.progressID = progressID
+	if opts.OnTrialStart != nil {
+		opts.OnTrialStart(trial, tr)
+	}
 	if _, err := tr.Resume(dir); err != nil {
 		return fail(StatusFailed, err)
 	}
@@ -389,7 +375,7 @@ func writeResults(path string, done []TrialResult, previous map[string]TrialResu
 			rows = append(rows, p)
 		}
 	}
-	return WriteCSV(path, rows)
+	return table.WriteCSV(path, rows)
 }
 
 // Table returns the results as text: one line per trial sorted by score, best first.
@@ -403,59 +389,4 @@ func (s *SweepResult) Table() string {
 			r.FinalEvalLoss, r.FinalTrainLoss, r.TokensPerSecond, FormatDuration(r.WallSeconds))
 	}
 	return b.String()
-}
-
-// sweepProgress prints one line per trial event, or keeps an HTML block in GoNB.
-type sweepProgress struct {
-	w       io.Writer
-	id      string
-	lines   []string
-	pending string // "running" line, replaced by the next line in GoNB
-}
-
-func newSweepProgress(w io.Writer) *sweepProgress {
-	if w == nil {
-		w = os.Stderr
-	}
-	p := &sweepProgress{w: w}
-	if gonbui.IsNotebook {
-		p.id = "loralab_sweep_" + gonbui.UniqueId()
-	}
-	return p
-}
-
-func (p *sweepProgress) running(s string) {
-	if p.id == "" {
-		fmt.Fprintln(p.w, s)
-		return
-	}
-	p.pending = s
-	p.show()
-}
-
-func (p *sweepProgress) line(s string) {
-	if p.id == "" {
-		fmt.Fprintln(p.w, s)
-		return
-	}
-	p.lines = append(p.lines, s)
-	p.pending = ""
-	p.show()
-}
-
-func (p *sweepProgress) show() {
-	var b strings.Builder
-	b.WriteString(`<pre style="margin:0">`)
-	for _, l := range append(p.lines, p.pending) {
-		if l != "" {
-			b.WriteString(htmlEscape(l))
-			b.WriteString("\n")
-		}
-	}
-	b.WriteString("</pre>")
-	gonbui.UpdateHTML(p.id, b.String())
-}
-
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

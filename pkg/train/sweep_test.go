@@ -3,14 +3,12 @@ package train
 import (
 	"bytes"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/loralab/loralab/pkg/mask"
-	"github.com/loralab/loralab/pkg/plot"
+	"github.com/loralab/loralab/pkg/table"
 )
 
 func TestGridAndRandomSearch(t *testing.T) {
@@ -147,7 +145,7 @@ func TestSweepResumableWithResultsAndPlots(t *testing.T) {
 	if builds != 0 || len(res2.Trials) != 5 || len(res2.Histories[best.Name]) != 6 {
 		t.Fatalf("re-run: %d builds, %d results, %d history rows of the best", builds, len(res2.Trials), len(res2.Histories[best.Name]))
 	}
-	rows, err := ReadCSV[TrialResult](filepath.Join(dir, ResultsFile))
+	rows, err := table.ReadCSV[TrialResult](filepath.Join(dir, ResultsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +155,7 @@ func TestSweepResumableWithResultsAndPlots(t *testing.T) {
 			kept = append(kept, r)
 		}
 	}
-	if err := WriteCSV(filepath.Join(dir, ResultsFile), kept); err != nil {
+	if err := table.WriteCSV(filepath.Join(dir, ResultsFile), kept); err != nil {
 		t.Fatal(err)
 	}
 	builds = 0
@@ -171,32 +169,6 @@ func TestSweepResumableWithResultsAndPlots(t *testing.T) {
 	b3, _ := res3.Best()
 	if b3.Name != best.Name || b3.BestEvalLoss != best.BestEvalLoss {
 		t.Errorf("resumed trial: %+v, want %+v", b3, best)
-	}
-
-	// The plots build and save.
-	if _, err := plot.EChartsJS(); err != nil {
-		t.Skip(err)
-	}
-	charts := []plot.Chart{
-		SweepCurvesChart("eval loss", res, true),
-		SweepCurvesChart("train loss", res, false),
-		LossVsParamChart("final loss vs learning rate", res, "learning_rate", true),
-		ParamHeatmap("final loss", res, "dim", "learning_rate"),
-		LossChart("best", res.Histories[best.Name], res.Evals[best.Name]),
-		LRChart("lr", res.Histories[best.Name]),
-		TurnChart("per turn", res.Evals[best.Name][len(res.Evals[best.Name])-1]),
-		TurnCurvesChart("per turn", res.Evals[best.Name]),
-		TokensChart("tokens", []TokenCounts{{"last_turn_only", 100, 10, 0}, CountsFromStats("all_assistant_turns", mask.Stats{TokensProcessed: 100, SupervisedTokens: 30, PaddingTokens: 5})}),
-	}
-	page := filepath.Join(dir, "sweep.html")
-	if err := plot.SaveHTML(page, "sweep", charts...); err != nil {
-		t.Fatal(err)
-	}
-	html, _ := os.ReadFile(page)
-	for _, want := range []string{`"type":"log"`, `"heatmap"`, `"bar"`, best.Name, "turn 2"} {
-		if !strings.Contains(string(html), want) {
-			t.Errorf("sweep page lacks %s", want)
-		}
 	}
 }
 
@@ -236,5 +208,4 @@ func TestLRFind(t *testing.T) {
 	if err := tr.Train(); err != nil {
 		t.Fatal(err)
 	}
-	_ = LRFindChart("lr range test", res)
 }

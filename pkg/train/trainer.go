@@ -3,9 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/loralab/loralab/pkg/adamw"
 	"github.com/loralab/loralab/pkg/mask"
-	"github.com/loralab/loralab/pkg/plot"
 )
 
 // Trainer trains a Model with AdamW on a Loader's micro-batches. Parameters, AdamW moments and
@@ -28,17 +25,7 @@ type Trainer struct {
 	// TrainData gives the training micro-batches; EvalData (optional) the evaluation batches.
 	TrainData, EvalData Loader
 
-	// Progress receives the progress line; nil means os.Stderr. In a GoNB cell the line is an
-	// HTML block updated in place instead.
-	Progress io.Writer
-	// OnStep, if set, is called after each optimizer step with its record; an error stops the
-	// run (returned by Train, wrapped).
-	OnStep func(r Record) error
-	// OnEval, if set, is called after each evaluation.
-	OnEval func(e EvalResult)
-	// LiveChart, in a GoNB cell, draws the loss curves (train and eval) below the progress line
-	// and redraws them in place at most once a second while training.
-	LiveChart bool
+	hooks []Hook
 
 	st         *stepper
 	params     []*tensors.Tensor // trainable, by st.names
@@ -48,16 +35,36 @@ type Trainer struct {
 	step       int // optimizer steps done
 	history    []Record
 	evals      []EvalResult
-	elapsed    float64 // seconds of training before this process (from a checkpoint)
 	warm       map[string]bool
 	lastCkpt   string
 	totalSteps int
-	stopAt     int    // when > 0, Train returns once this many steps are done (TrainSteps)
-	progressID string // GoNB display id of the progress line; a sweep shares one across trials
+	stopAt     int // when > 0, Train returns once this many steps are done (TrainSteps)
 }
 
-// ErrNonFinite is wrapped by the error Train returns when a loss or gradient norm is NaN or Inf.
-var ErrNonFinite = errors.New("non-finite loss")
+// Hook follows a run from outside the trainer, as GoMLX's train.Loop attaches its progress bar:
+// progress lines and bars (package train/progress), live charts (package train/trainplot),
+// logging, early stopping. The trainer knows nothing of terminals or notebooks. Nil fields are
+// skipped; hooks run in the order they were attached.
+type Hook struct {
+	// OnStart is called when Train starts running steps (also after Resume); an error stops
+	// the run before its first step.
+	OnStart func(t *Trainer) error
+	// OnStep is called after each optimizer step, once its evaluation and checkpoint (if any)
+	// are done, with its record; an error stops the run (returned by Train, wrapped).
+	OnStep func(t *Trainer, r Record) error
+	// OnEval is called after each evaluation (Evaluate) with its result.
+	OnEval func(t *Trainer, e EvalResult)
+	// OnEnd is called when Train returns, with the error it returns (nil when the run ended
+	// or TrainSteps' steps are done).
+	OnEnd func(t *Trainer, err error)
+}
+
+// Attach adds a hook to the trainer.
+func (t *Trainer) Attach(h Hook) { t.hooks = append(t.hooks, h) }
+
+// ErrNonFinite is wrapped by the errors that report a NaN or ±Inf loss, gradient norm, parameter
+// or optimizer moment (Train, SaveCheckpoint, LoadCheckpoint).
+var ErrNonFinite = errors.New("non-finite value")
 
 // New returns a Trainer for model on the backend b (backend.MustDefault() in notebooks). The
 // model's tensors are copied: the Model given is not modified by training.
@@ -72,7 +79,7 @@ func New(b compute.Backend, model Model, args Args, trainData, evalData Loader) 
 		return nil, err
 	}
 	if trainData == nil || trainData.NumBatches() == 0 {
-		return nil, fmt.Errorf("train.New: no training batches")
+		return nil, fmt.Errorf("train.New: no training batches: the training data is empty (examples from mask.BuildAll: its Options.Dropped counts what max_length removed)")
 	}
 	st, err := newStepper(b, model, args.OptimizerConfig())
 	if err != nil {
@@ -181,6 +188,19 @@ func (t *Trainer) window(s int) (epoch int, batches []int) {
 	return epoch, batches
 }
 
+// windowBatches loads the training micro-batches idx of epoch.
+func (t *Trainer) windowBatches(epoch int, idx []int) ([]mask.Batch, error) {
+	batches := make([]mask.Batch, len(idx))
+	for j, i := range idx {
+		b, err := t.TrainData.Batch(epoch, i)
+		if err != nil {
+			return nil, fmt.Errorf("loading epoch %d batch %d: %w", epoch, i, err)
+		}
+		batches[j] = b
+	}
+	return batches, nil
+}
+
 // stepResult is what one optimizer step reports.
 type stepResult struct {
 	loss, sum, count, norm float64
@@ -259,6 +279,16 @@ func (t *Trainer) runWindow(batches []mask.Batch, update bool, stepNum int, lr f
 		case math.IsNaN(res.norm) || math.IsInf(res.norm, 0):
 			return res, nil, fmt.Errorf("%s: gradient norm is %v (loss %g): %w", where(j), res.norm, res.loss, ErrNonFinite)
 		}
+		finite, err := tensors.CopyFlatData[bool](out.Finite)
+		if err != nil {
+			return res, nil, fmt.Errorf("train: %s: reading the update check: %w", where(j), err)
+		}
+		for i, ok := range finite {
+			if !ok {
+				return res, nil, fmt.Errorf("%s: the AdamW update (learning rate %g) made parameter %q or its moments non-finite, so nothing was updated: %w",
+					where(j), lr, t.st.names[i], ErrNonFinite)
+			}
+		}
 	}
 	if !update {
 		res.sum = float64(acc.AccSum.Value().(float32))
@@ -301,37 +331,30 @@ func (t *Trainer) Gradients(window []mask.Batch) (loss float64, tokens int, grad
 // A NaN or Inf loss (or gradient norm) stops the run with an error naming the step, the epoch
 // and the micro-batch, wrapping ErrNonFinite; the parameters stay those of the last good step
 // and the checkpoints on disk are left as they were.
-func (t *Trainer) Train() error {
-	prog := newProgress(t.Progress, t.Args, t.progressID)
-	defer prog.done()
+func (t *Trainer) Train() (err error) {
+	for _, h := range t.hooks {
+		if h.OnStart != nil {
+			if err := h.OnStart(t); err != nil {
+				return fmt.Errorf("train: OnStart: %w", err)
+			}
+		}
+	}
+	defer func() {
+		for _, h := range t.hooks {
+			if h.OnEnd != nil {
+				h.OnEnd(t, err)
+			}
+		}
+	}()
 	sched := t.Schedule()
 	nb := t.TrainData.NumBatches()
-	var live *plot.Live
-	var lastDraw time.Time
-	if t.LiveChart && plot.InNotebook() {
-		live = plot.NewLive()
-	}
-	draw := func(force bool) {
-		if live == nil || (!force && time.Since(lastDraw) < time.Second) {
-			return
-		}
-		if err := live.Update(LossChart("loss", t.history, t.evals)); err != nil {
-			fmt.Fprintln(os.Stderr, "train: live chart:", err)
-			live = nil
-		}
-		lastDraw = time.Now()
-	}
 	for t.step < t.totalSteps && (t.stopAt == 0 || t.step < t.stopAt) {
 		s := t.step
 		epoch, idx := t.window(s)
 		start := time.Now()
-		batches := make([]mask.Batch, len(idx))
-		for j, i := range idx {
-			b, err := t.TrainData.Batch(epoch, i)
-			if err != nil {
-				return fmt.Errorf("train: step %d: loading epoch %d batch %d: %w", s+1, epoch, i, err)
-			}
-			batches[j] = b
+		batches, err := t.windowBatches(epoch, idx)
+		if err != nil {
+			return fmt.Errorf("train: step %d: %w", s+1, err)
 		}
 		lr := sched.LR(s)
 		where := func(j int) string {
@@ -359,24 +382,22 @@ func (t *Trainer) Train() error {
 		}
 		rec.ElapsedSeconds += secs
 		t.history = append(t.history, rec)
-		prog.update(rec, t.totalSteps, t.history)
 		last := t.step == t.totalSteps
 		if t.EvalData != nil && ((t.Args.EvalSteps > 0 && t.step%t.Args.EvalSteps == 0) || last) {
-			ev, err := t.Evaluate()
-			if err != nil {
+			if _, err := t.Evaluate(); err != nil {
 				return err
 			}
-			prog.eval(ev)
 		}
 		if t.Args.OutputDir != "" && ((t.Args.SaveSteps > 0 && t.step%t.Args.SaveSteps == 0) || last) {
 			if _, err := t.SaveCheckpoint(); err != nil {
 				return err
 			}
 		}
-		draw(last)
-		if t.OnStep != nil {
-			if err := t.OnStep(rec); err != nil {
-				return fmt.Errorf("train: step %d: OnStep: %w", t.step, err)
+		for _, h := range t.hooks {
+			if h.OnStep != nil {
+				if err := h.OnStep(t, rec); err != nil {
+					return fmt.Errorf("train: step %d: OnStep: %w", t.step, err)
+				}
 			}
 		}
 	}
@@ -425,12 +446,15 @@ func (t *Trainer) Summary() Summary {
 	return s
 }
 
-// stderrIsTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
+// FormatDuration formats seconds as h:mm:ss or m:ss ("?" when negative or NaN).
+func FormatDuration(secs float64) string {
+	if secs < 0 || secs != secs {
+		return "?"
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	d := time.Duration(secs * float64(time.Second)).Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
 }

@@ -2,7 +2,6 @@ package train
 
 import (
 	"errors"
-	"github.com/loralab/loralab/pkg/mask"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/loralab/loralab/pkg/adamw"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/mask"
+	"github.com/loralab/loralab/pkg/table"
 )
 
 const toyVocab, toyDim = 16, 8
@@ -386,7 +387,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	rows, err := ReadParquet[Record](filepath.Join(dir, "history.parquet"))
+	rows, err := table.ReadParquet[Record](filepath.Join(dir, "history.parquet"))
 	if err != nil || len(rows) != 10 || rows[9] != tr.History()[9] {
 		t.Errorf("history.parquet: %d rows, %v", len(rows), err)
 	}

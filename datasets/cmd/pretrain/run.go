@@ -16,6 +16,7 @@ import (
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/train"
+	"github.com/loralab/loralab/pkg/train/progress"
 )
 
 // encodeStreams renders and encodes each conversation (mask.EncodeConversation: message text
@@ -145,7 +146,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	tr.Progress = os.Stdout
+	progress.Attach(tr, os.Stdout)
 	if o.checkpoints != "" {
 		resumed, err := tr.Resume("")
 		if err != nil {

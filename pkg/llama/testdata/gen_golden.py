@@ -17,7 +17,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-ST_DTYPES = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16", torch.int64: "I64", torch.int32: "I32"}
+ST_DTYPES = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16", torch.int64: "I64", torch.int32: "I32",
+             torch.int8: "I8", torch.uint8: "U8"}
 
 
 def write_safetensors(path, tensors, metadata=None):

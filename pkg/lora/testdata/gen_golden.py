@@ -39,9 +39,10 @@ CASES = {
     "adapter_emb_head": dict(base="llama_gqa", cfg=dict(
         r=4, lora_alpha=16, use_rslora=True, target_modules=["q_proj", "v_proj", "embed_tokens"],
         modules_to_save=["lm_head"])),
-    # Qwen2 (tied, q/k/v bias): regex targets, only layer 1, trainable biases.
+    # Qwen2 (tied, q/k/v bias): regex targets naming layer 1 (PEFT refuses layers_to_transform
+    # with a regex), trainable biases.
     "adapter_qwen2_regex_bias": dict(base="qwen2_bias_tied", cfg=dict(
-        r=2, lora_alpha=4, target_modules=r".*\.(k_proj|up_proj)", layers_to_transform=[1], bias="all")),
+        r=2, lora_alpha=4, target_modules=r".*\.1\.(self_attn\.k_proj|mlp\.up_proj)", bias="all")),
 }
 
 

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +66,12 @@ var extra = []string{
 	"Don't stop; can't won't shouldn't",
 }
 
+var mixPieces = []string{"a", "b", "Hello", "world", "the", " ", "  ", "   ", "\t", "\n", "\r\n", "\r",
+	"\u00a0", "\u3000", "\u2003", "\ufeff", "中", "文", "咴", "𠮷", "😀", "👍🏽", "é", "e\u0301", "'s", "'S",
+	"'ll", "123", "4567", "3.14", "-", "—", "…", "<div>", "</div>", "<", "/>", "▁", "▁▁", "<0x41>", "```",
+	"\\", "\"", "{", "}", "Tiếng", "Việt", "ﬁ", "Ⅻ", "ß", "İ", "ǅ", "\u200b", "\u200d", "ا", "ب", "א",
+	"ש", "क", "ि", "ñ", "Ω", "ω", "ς", "Σ"}
+
 func main() {
 	log.SetFlags(0)
 	here := filepath.Join("pkg", "tokenizer", "testdata")
@@ -87,6 +94,17 @@ func main() {
 		add(s)
 	}
 	add(string(hand))
+	// Random joins of tricky pieces: scripts, whitespace kinds, combining marks, apostrophe
+	// suffixes (case-insensitive in Llama 3), HTML tags (Gemma 3 added tokens), "▁" and byte-token
+	// look-alikes (SentencePiece-style), emoji with modifiers.
+	rng := rand.New(rand.NewPCG(13, 42))
+	for range 150 {
+		var b strings.Builder
+		for n := 1 + rng.IntN(12); n > 0; n-- {
+			b.WriteString(mixPieces[rng.IntN(len(mixPieces))])
+		}
+		add(b.String())
+	}
 
 	var sources []struct {
 		name  string

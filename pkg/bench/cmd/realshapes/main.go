@@ -27,10 +27,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"k8s.io/klog/v2"
 
 	"github.com/loralab/loralab/pkg/backend"
 	"github.com/loralab/loralab/pkg/bench"
@@ -46,11 +50,12 @@ func main() {
 
 // options are the command's flags.
 type options struct {
-	dir, name, dtypes, batches, modes, md, child, peerScript, python, memLimit string
-	seq, steps, warmup, lossChunk, gen, peerThreads, batch                      int
-	mode, dtype                                                                 string
-	peer                                                                        bool
-	timeout                                                                     time.Duration
+	dir, name, dtypes, batches, modes, md, child, peerScript, python, memLimit, requireBackend string
+	seq, steps, warmup, lossChunk, gen, peerThreads, batch                                     int
+	mode, dtype                                                                                string
+	peer, estimateOnly                                                                         bool
+	timeout                                                                                    time.Duration
+	dropout                                                                                    float64
 }
 
 func run(args []string) error {
@@ -58,20 +63,23 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("realshapes", flag.ContinueOnError)
 	fs.StringVar(&o.dir, "dir", "", "checkpoint directory (config.json + safetensors)")
 	fs.StringVar(&o.name, "name", "", "model name for the report (default: the directory's name)")
-	fs.StringVar(&o.dtypes, "dtypes", "float32", "frozen-base dtypes to measure, comma-separated")
+	fs.StringVar(&o.dtypes, "dtypes", "float32", "frozen-base dtypes to measure, comma-separated: float32, bfloat16, float16, nf4, nf4-dq (double quantization), int8")
 	fs.StringVar(&o.batches, "batches", "1,4", "batch sizes, comma-separated")
 	fs.StringVar(&o.modes, "modes", "plain,lean", "memory modes: plain, ckpt, chunk, lean")
 	fs.IntVar(&o.seq, "seq", 512, "sequence length")
 	fs.IntVar(&o.steps, "steps", 2, "timed training steps")
 	fs.IntVar(&o.warmup, "warmup", 1, "untimed training steps first (the first compiles)")
+	fs.Float64Var(&o.dropout, "lora-dropout", 0.05, "lora_dropout")
 	fs.IntVar(&o.lossChunk, "loss-chunk", 256, "loss_chunk_size of the chunk and lean modes")
 	fs.IntVar(&o.gen, "gen", 32, "new tokens of the generation run per dtype (0: none)")
 	fs.BoolVar(&o.peer, "peer", false, "also run the PyTorch peer (float32) at each batch size")
+	fs.BoolVar(&o.estimateOnly, "estimate-only", false, "train runs stop once the step graph is compiled: only its memory estimate (no timing)")
 	fs.IntVar(&o.peerThreads, "peer-threads", 1, "torch threads of the peer (OpenBLAS keeps its own pool)")
 	fs.StringVar(&o.peerScript, "peer-script", "pkg/bench/peer/torch_lora_peer.py", "peer script")
 	fs.StringVar(&o.python, "python", "/usr/bin/python3", "Python with torch for the peer")
 	fs.StringVar(&o.memLimit, "gomemlimit", "", "GOMEMLIMIT of the Go children (e.g. 6GiB); empty: inherited")
 	fs.StringVar(&o.md, "md", "", "append a markdown report to this file")
+	fs.StringVar(&o.requireBackend, "require-backend", "", "fail unless the backend's name starts with this (e.g. xla)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "limit of each child run")
 	fs.StringVar(&o.child, "child", "", "internal: run one measurement (train or gen) and print JSON")
 	fs.StringVar(&o.mode, "mode", "plain", "internal: memory mode of a train child")
@@ -113,16 +121,36 @@ type result struct {
 	FirstLoss    float64 `json:"first_loss,omitempty"`
 	LastLoss     float64 `json:"last_loss,omitempty"`
 	PrefillSec   float64 `json:"prefill_s,omitempty"` // gen: prompt to first new token (compiled)
-	Err          string  `json:"error,omitempty"`
+	// EstTempBytes is the Go backend's own estimate of the step graph's largest live set of
+	// intermediate buffers (executed sequentially, each freed after its last use): what the
+	// graph needs beyond its inputs, without the Go garbage collector's slack.
+	EstTempBytes int64   `json:"est_temp_bytes,omitempty"`
+	GenCPUSec    float64 `json:"gen_cpu_s,omitempty"` // gen: CPU seconds of the timed generation (prefill included)
+	// gen: one forward of [1, seq] tokens (logits), after a compiling one: tokens/s and CPU seconds.
+	ForwardTokensPerSec float64 `json:"forward_tokens_per_s,omitempty"`
+	ForwardCPUSec       float64 `json:"forward_cpu_s,omitempty"`
+	Err                 string  `json:"error,omitempty"`
 }
 
-// load reads the checkpoint with the frozen base kept as dtype.
+// baseDTypes maps the -dtypes names to load options (transformers' torch_dtype and
+// BitsAndBytesConfig): the decoder layers' Linear weights quantized at load for nf4/int8,
+// everything else bfloat16.
+var baseDTypes = map[string]llama.LoadOptions{
+	"float32":  {TorchDtype: "float32"},
+	"bfloat16": {TorchDtype: "bfloat16"},
+	"float16":  {TorchDtype: "float16"},
+	"nf4":      {TorchDtype: "bfloat16", QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn4Bit: true, Bnb4BitQuantType: "nf4"}},
+	"nf4-dq":   {TorchDtype: "bfloat16", QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn4Bit: true, Bnb4BitQuantType: "nf4", Bnb4BitUseDoubleQuant: true}},
+	"int8":     {TorchDtype: "bfloat16", QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn8Bit: true}},
+}
+
+// load reads the checkpoint with the frozen base kept as dtype (a key of baseDTypes).
 func load(dir, dtype string) (*llama.Model, error) {
-	switch dtype {
-	case "float32":
-		return llama.LoadModel(dir)
+	opts, ok := baseDTypes[dtype]
+	if !ok {
+		return nil, fmt.Errorf("base dtype %q: want float32, bfloat16, float16, nf4, nf4-dq or int8", dtype)
 	}
-	return nil, fmt.Errorf("base dtype %q is not supported by this build (float32)", dtype)
+	return llama.LoadModelWith(dir, opts)
 }
 
 func memoryOptions(mode string, chunk int) (llama.MemoryOptions, error) {
@@ -182,15 +210,30 @@ func childTrain(o options) error {
 	r := result{Kind: "train", DType: o.dtype, Mode: o.mode, Batch: o.batch, Seq: o.seq,
 		LoadSec: time.Since(start).Seconds(), LoadRSSKiB: rssKiB()}
 	s := bench.DefaultShape()
-	s.Seq, s.Batch = o.seq, o.batch
+	s.Seq, s.Batch, s.Dropout = o.seq, o.batch, o.dropout
 	step, err := bench.NewModelStep(b, base, s, 1, mem)
 	if err != nil {
 		return err
+	}
+	est := captureEstimates()
+	if o.estimateOnly {
+		// The estimate is logged when the first step compiles; the step itself is not waited for.
+		go func() { _, _ = step.Run() }()
+		for r.EstTempBytes == 0 {
+			time.Sleep(200 * time.Millisecond)
+			r.EstTempBytes = est.max()
+		}
+		r.PeakRSSKiB, _ = bench.PeakRSS()
+		if err := emit(r); err != nil {
+			return err
+		}
+		os.Exit(0)
 	}
 	tm, err := step.Measure(o.warmup, o.steps)
 	if err != nil {
 		return err
 	}
+	r.EstTempBytes = est.max()
 	r.StepSec, r.TokensPerSec, r.CPUPerStep = tm.Median.Seconds(), tm.TokensPerSec, tm.CPUPerStep
 	r.FirstLoss, r.LastLoss = tm.FirstLoss, tm.LastLoss
 	if r.PeakRSSKiB, err = bench.PeakRSS(); err != nil {
@@ -223,7 +266,7 @@ func childGen(o options) error {
 		return err
 	}
 	var times []time.Time
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), bench.ProcessCPU()
 	g, err := runner.Generate(prompt, llama.GenerateOptions{MaxNewTokens: o.gen, EOSTokenIDs: []int{},
 		OnToken: func(int, string) bool { times = append(times, time.Now()); return true }})
 	if err != nil {
@@ -232,8 +275,22 @@ func childGen(o options) error {
 	if len(times) < 2 || len(g.Tokens) < 2 {
 		return fmt.Errorf("generation produced %d tokens, want >= 2", len(g.Tokens))
 	}
+	r.GenCPUSec = (bench.ProcessCPU() - cpu0).Seconds()
 	r.PrefillSec = times[0].Sub(t0).Seconds()
 	r.TokensPerSec = float64(len(times)-1) / times[len(times)-1].Sub(times[0]).Seconds()
+	ids := [][]int32{make([]int32, o.seq)}
+	for i := range ids[0] {
+		ids[0][i] = int32((i*7919 + 13) % base.Config.VocabSize)
+	}
+	if _, err := runner.Logits(ids, nil, nil); err != nil { // compiles
+		return err
+	}
+	t0, cpu0 = time.Now(), bench.ProcessCPU()
+	if _, err := runner.Logits(ids, nil, nil); err != nil {
+		return err
+	}
+	r.ForwardTokensPerSec = float64(o.seq) / time.Since(t0).Seconds()
+	r.ForwardCPUSec = (bench.ProcessCPU() - cpu0).Seconds()
 	if r.PeakRSSKiB, err = bench.PeakRSS(); err != nil {
 		return err
 	}
@@ -246,7 +303,8 @@ func runChild(o options, extra ...string) result {
 	if err != nil {
 		return result{Err: err.Error()}
 	}
-	args := []string{"-dir", o.dir, "-seq", strconv.Itoa(o.seq), "-steps", strconv.Itoa(o.steps),
+	args := []string{"-dir", o.dir, "-seq", strconv.Itoa(o.seq), "-steps", strconv.Itoa(o.steps), "-estimate-only=" + strconv.FormatBool(o.estimateOnly),
+		"-lora-dropout", fmt.Sprint(o.dropout),
 		"-warmup", strconv.Itoa(o.warmup), "-loss-chunk", strconv.Itoa(o.lossChunk), "-gen", strconv.Itoa(o.gen)}
 	cmd := exec.Command(exe, append(args, extra...)...)
 	cmd.Env = os.Environ()
@@ -306,6 +364,15 @@ func parent(o options) error {
 	if err != nil {
 		return err
 	}
+	b, err := backend.Default()
+	if err != nil {
+		return fmt.Errorf("no backend: %w", err)
+	}
+	backendLine := backend.Line(b)
+	fmt.Println(backendLine)
+	if o.requireBackend != "" && !strings.HasPrefix(b.String(), o.requireBackend) {
+		return fmt.Errorf("backend is %q, not %s (%s)", b.String(), o.requireBackend, backend.Choose().Reason)
+	}
 	var batches []int
 	for _, f := range split(o.batches) {
 		n, err := strconv.Atoi(f)
@@ -344,7 +411,7 @@ func parent(o options) error {
 		}
 	}
 	loadEnd, _ := bench.LoadAvg()
-	md := markdown(o, cfg, mach, loadStart, loadEnd, began, rows)
+	md := markdown(o, cfg, mach, backendLine, loadStart, loadEnd, began, rows)
 	fmt.Print(md)
 	if o.md != "" {
 		f, err := os.OpenFile(o.md, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -371,7 +438,7 @@ func runPeer(o options, cfg *llama.Config, batch int) result {
 	b2i := map[bool]string{false: "0", true: "1"}
 	pr, err := bench.RunPeer(bench.PeerOptions{Python: o.python, Script: o.peerScript, Shape: s,
 		Steps: o.steps, Warmup: o.warmup, Threads: o.peerThreads, TimeBin: timeBin, Timeout: o.timeout,
-		Env: []string{fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", runtime.NumCPU())},
+		BLASThreads: runtime.NumCPU(),
 		Args: []string{"--kv-heads", strconv.Itoa(cfg.NumKeyValueHeads), "--qkv-bias", b2i[cfg.HasQKVBias()],
 			"--tied", b2i[cfg.TieWordEmbeddings], "--rope-theta", fmt.Sprint(cfg.RopeTheta), "--eps", fmt.Sprint(cfg.RMSNormEps)}})
 	if err != nil {
@@ -389,17 +456,18 @@ func gib(kib int64) string {
 	return fmt.Sprintf("%.2f GiB", float64(kib)/(1<<20))
 }
 
-func markdown(o options, cfg *llama.Config, mach bench.Machine, loadStart, loadEnd string, began time.Time, rows []result) string {
+func markdown(o options, cfg *llama.Config, mach bench.Machine, backendLine, loadStart, loadEnd string, began time.Time, rows []result) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\n#### %s — %s (%s UTC)\n\n", o.name, strings.Join(cfg.Architectures, ","), began.UTC().Format("2006-01-02 15:04"))
 	fmt.Fprintf(&sb, "- Machine: %s, %d logical CPUs, shared with other jobs; load average %s at start, %s at end\n", mach.CPUModel, mach.Cores, loadStart, loadEnd)
+	fmt.Fprintf(&sb, "- %s\n", backendLine)
 	fmt.Fprintf(&sb, "- Shape: vocab %d, hidden %d, %d layers, %d heads (%d kv), intermediate %d, %d parameters; seq %d\n",
 		cfg.VocabSize, cfg.HiddenSize, cfg.NumHiddenLayers, cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.IntermediateSize, cfg.NumParams(), o.seq)
-	fmt.Fprintf(&sb, "- LoRA r=16 alpha=32 dropout 0.05 on q/k/v/o/gate/up/down, AdamW; %d warm-up + %d timed steps (median); loss_chunk_size %d in chunk/lean modes", o.warmup, o.steps, o.lossChunk)
+	fmt.Fprintf(&sb, "- LoRA r=16 alpha=32 dropout %g on q/k/v/o/gate/up/down, AdamW; %d warm-up + %d timed steps (median); loss_chunk_size %d in chunk/lean modes", o.dropout, o.warmup, o.steps, o.lossChunk)
 	if o.memLimit != "" {
 		fmt.Fprintf(&sb, "; GOMEMLIMIT=%s", o.memLimit)
 	}
-	sb.WriteString("\n\n| side | base | batch | mode | load | RSS after load | peak RSS | step | tokens/s | loss |\n|---|---|---:|---|---:|---:|---:|---:|---:|---|\n")
+	sb.WriteString("\n\n| side | base | batch | mode | load | RSS after load | peak RSS | graph temp. (est.) | step | CPU s/step | tokens/s | loss |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rows {
 		if r.Kind == "gen" {
 			continue
@@ -409,16 +477,19 @@ func markdown(o options, cfg *llama.Config, mach bench.Machine, loadStart, loadE
 			side = "peer (torch)"
 		}
 		if r.Err != "" {
-			fmt.Fprintf(&sb, "| %s | %s | %d | %s | | | | | failed: %s | |\n", side, r.DType, r.Batch, r.Mode, strings.ReplaceAll(r.Err, "|", "/"))
+			fmt.Fprintf(&sb, "| %s | %s | %d | %s | | | | | | | failed: %s | |\n", side, r.DType, r.Batch, r.Mode, strings.ReplaceAll(r.Err, "|", "/"))
 			continue
 		}
-		load, loss := "–", "–"
+		load, loss, est := "–", "–", "–"
+		if r.EstTempBytes > 0 {
+			est = fmt.Sprintf("%.2f GB", float64(r.EstTempBytes)/1e9)
+		}
 		if r.Kind == "train" {
 			load = fmt.Sprintf("%.1f s", r.LoadSec)
 			loss = fmt.Sprintf("%.3f → %.3f", r.FirstLoss, r.LastLoss)
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %d | %s | %s | %s | %s | %.1f s | %.1f | %s |\n", side, r.DType, r.Batch, r.Mode,
-			load, gib(r.LoadRSSKiB), gib(r.PeakRSSKiB), r.StepSec, r.TokensPerSec, loss)
+		fmt.Fprintf(&sb, "| %s | %s | %d | %s | %s | %s | %s | %s | %.1f s | %.1f | %.1f | %s |\n", side, r.DType, r.Batch, r.Mode,
+			load, gib(r.LoadRSSKiB), gib(r.PeakRSSKiB), est, r.StepSec, r.CPUPerStep, r.TokensPerSec, loss)
 	}
 	gens := false
 	for _, r := range rows {
@@ -436,4 +507,48 @@ func markdown(o options, cfg *llama.Config, mach bench.Machine, loadStart, loadE
 		fmt.Fprintf(&sb, "| %s | %.1f s | %s | %s | %.2f s | %.2f |\n", r.DType, r.LoadSec, gib(r.LoadRSSKiB), gib(r.PeakRSSKiB), r.PrefillSec, r.TokensPerSec)
 	}
 	return sb.String()
+}
+
+// estimates collects the Go backend's "estimated max temporary memory" lines, which it logs
+// (klog V(1)) when it compiles a function.
+type estimates struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (e *estimates) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.buf.Write(p)
+}
+
+// captureEstimates turns klog's verbosity to 1 and sends its output to the returned collector.
+func captureEstimates() *estimates {
+	e := &estimates{}
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for k, v := range map[string]string{"v": "1", "logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+		_ = fs.Set(k, v)
+	}
+	klog.SetOutput(e)
+	return e
+}
+
+var estimateRE = regexp.MustCompile(`estimated max temporary memory: ([0-9.]+) ([kKMGTP]?i?B)`)
+
+// max returns the largest estimate logged so far, in bytes (0 if none).
+func (e *estimates) max() int64 {
+	klog.Flush()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mult := map[string]float64{"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15,
+		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}
+	var best int64
+	for _, m := range estimateRE.FindAllStringSubmatch(e.buf.String(), -1) {
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err == nil && int64(v*mult[m[2]]) > best {
+			best = int64(v * mult[m[2]])
+		}
+	}
+	return best
 }

@@ -1,20 +1,28 @@
-package train
+// Package trainplot draws training runs: loss and learning-rate curves, per-turn metrics,
+// sweeps (curves, loss against a parameter, heatmaps) and the LR range test, and redraws the
+// loss curves live in a GoNB cell through the trainer's hooks (AttachLive, AttachSweepLive).
+// Show a chart with plot.Display or save it with plot.SaveHTML.
+package trainplot
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"os"
+	"slices"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 
-	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/plot"
+	"github.com/loralab/loralab/pkg/train"
 )
 
 // LossChart draws the training loss against the step and, when evals is not empty, the eval
 // loss at the steps it was measured. Show it with plot.Display or save it with plot.SaveHTML.
-func LossChart(title string, history []Record, evals []EvalResult) *charts.Line {
+func LossChart(title string, history []train.Record, evals []train.EvalResult) *charts.Line {
 	train := plot.Series{Name: "train loss"}
 	for _, r := range history {
 		train.X = append(train.X, float64(r.Step))
@@ -33,7 +41,7 @@ func LossChart(title string, history []Record, evals []EvalResult) *charts.Line 
 }
 
 // LRChart draws the learning rate of each step (the schedule as it ran).
-func LRChart(title string, history []Record) *charts.Line {
+func LRChart(title string, history []train.Record) *charts.Line {
 	s := plot.Series{Name: "learning rate"}
 	for _, r := range history {
 		s.X = append(s.X, float64(r.Step))
@@ -44,7 +52,7 @@ func LRChart(title string, history []Record) *charts.Line {
 
 // SweepCurvesChart overlays the loss curves of a sweep's trials: the eval loss if eval is true
 // (trials without evaluations are skipped), else the training loss.
-func SweepCurvesChart(title string, res *SweepResult, eval bool) *charts.Line {
+func SweepCurvesChart(title string, res *train.SweepResult, eval bool) *charts.Line {
 	var series []plot.Series
 	for _, tr := range res.Trials {
 		s := plot.Series{Name: tr.Name}
@@ -70,8 +78,8 @@ func SweepCurvesChart(title string, res *SweepResult, eval bool) *charts.Line {
 	return plot.Lines(plot.LineOptions{Title: title, XName: "step", YName: y}, series...)
 }
 
-// metric returns a trial's final eval loss, or its final train loss without evaluation.
-func finalLoss(r TrialResult) float64 {
+// finalLoss returns a trial's final eval loss, or its final train loss without evaluation.
+func finalLoss(r train.TrialResult) float64 {
 	if !math.IsNaN(r.FinalEvalLoss) {
 		return r.FinalEvalLoss
 	}
@@ -81,18 +89,18 @@ func finalLoss(r TrialResult) float64 {
 // LossVsParamChart draws each finished trial's final loss (eval, else train) against a numeric
 // parameter, on a logarithmic x axis when logX (e.g. "learning_rate"). With other parameters
 // in the sweep, one curve per combination of the others is drawn.
-func LossVsParamChart(title string, res *SweepResult, key string, logX bool) *charts.Line {
+func LossVsParamChart(title string, res *train.SweepResult, key string, logX bool) *charts.Line {
 	groups := map[string]*plot.Series{}
 	var names []string
 	for _, tr := range res.Trials {
 		x := tr.Param(key)
 		y := finalLoss(tr)
-		if tr.Status != StatusDone || math.IsNaN(x) || math.IsNaN(y) {
+		if tr.Status != train.StatusDone || math.IsNaN(x) || math.IsNaN(y) {
 			continue
 		}
 		p := tr.Params()
 		delete(p, key)
-		g := Trial{Params: p}.TrialName()
+		g := train.Trial{Params: p}.TrialName()
 		if g == "" {
 			g = "final loss"
 		}
@@ -124,7 +132,7 @@ func LossVsParamChart(title string, res *SweepResult, key string, logX bool) *ch
 // ParamHeatmap draws the final loss (eval, else train) of a sweep over two parameters, e.g.
 // ("r", "lora_alpha"); cells of trials that did not finish stay empty. With several trials in a
 // cell (other parameters varied) the lowest loss is shown.
-func ParamHeatmap(title string, res *SweepResult, xKey, yKey string) *charts.HeatMap {
+func ParamHeatmap(title string, res *train.SweepResult, xKey, yKey string) *charts.HeatMap {
 	xs, ys := map[string]float64{}, map[string]float64{}
 	cell := map[[2]string]float64{}
 	for _, tr := range res.Trials {
@@ -134,9 +142,9 @@ func ParamHeatmap(title string, res *SweepResult, xKey, yKey string) *charts.Hea
 			continue
 		}
 		x, y := fmt.Sprint(xv), fmt.Sprint(yv)
-		xs[x], ys[y] = toFloat(xv), toFloat(yv)
+		xs[x], ys[y] = tr.Param(xKey), tr.Param(yKey)
 		loss := finalLoss(tr)
-		if tr.Status != StatusDone || math.IsNaN(loss) {
+		if tr.Status != train.StatusDone || math.IsNaN(loss) {
 			continue
 		}
 		if old, ok := cell[[2]string{x, y}]; !ok || loss < old {
@@ -144,7 +152,7 @@ func ParamHeatmap(title string, res *SweepResult, xKey, yKey string) *charts.Hea
 		}
 	}
 	order := func(m map[string]float64) []string {
-		keys := sortedNames(m)
+		keys := slices.Sorted(maps.Keys(m))
 		sort.SliceStable(keys, func(i, j int) bool {
 			a, b := m[keys[i]], m[keys[j]]
 			if math.IsNaN(a) || math.IsNaN(b) {
@@ -171,7 +179,7 @@ func ParamHeatmap(title string, res *SweepResult, xKey, yKey string) *charts.Hea
 
 // LRFindChart draws an LR range test: loss (raw and smoothed) against the learning rate on a
 // log axis, with the suggested rate in the subtitle.
-func LRFindChart(title string, r *LRFindResult) *charts.Line {
+func LRFindChart(title string, r *train.LRFindResult) *charts.Line {
 	sub := "suggested lr " + strconv.FormatFloat(r.Suggested, 'g', 3, 64) +
 		" (steepest " + strconv.FormatFloat(r.Steepest, 'g', 3, 64) +
 		", min-loss/10 " + strconv.FormatFloat(r.MinLoss/10, 'g', 3, 64) + ")"
@@ -180,45 +188,10 @@ func LRFindChart(title string, r *LRFindResult) *charts.Line {
 		plot.Series{Name: "smoothed", X: r.LRs, Y: r.Smoothed})
 }
 
-// TokenCounts are the token totals of one masking strategy over a data set: tokens the model
-// processes (padding excluded), tokens supervised, and padding added by the layout.
-type TokenCounts struct {
-	Strategy   string
-	Processed  int64
-	Supervised int64
-	Padding    int64
-}
-
-// CountsFromStats converts mask.Account's statistics of one strategy.
-func CountsFromStats(strategy string, s mask.Stats) TokenCounts {
-	return TokenCounts{Strategy: strategy, Processed: int64(s.TokensProcessed), Supervised: int64(s.SupervisedTokens),
-		Padding: int64(s.PaddingTokens)}
-}
-
-// TokensChart draws, per masking strategy, the tokens processed and the tokens supervised (the
-// cost and the learning signal of methods 1, 2 and 3), and the padding when there is any.
-func TokensChart(title string, counts []TokenCounts) *charts.Bar {
-	cats := make([]string, len(counts))
-	proc, sup := plot.BarSeries{Name: "tokens processed"}, plot.BarSeries{Name: "tokens supervised"}
-	pad := plot.BarSeries{Name: "padding tokens"}
-	anyPad := false
-	for i, c := range counts {
-		cats[i] = c.Strategy
-		proc.Values = append(proc.Values, float64(c.Processed))
-		sup.Values = append(sup.Values, float64(c.Supervised))
-		pad.Values = append(pad.Values, float64(c.Padding))
-		anyPad = anyPad || c.Padding > 0
-	}
-	series := []plot.BarSeries{proc, sup}
-	if anyPad {
-		series = append(series, pad)
-	}
-	return plot.Bars(plot.BarOptions{Title: title, YName: "tokens", Labels: true}, cats, series...)
-}
-
-// TurnChart draws one evaluation's loss and token accuracy per assistant turn (turn 1, 2, …):
-// how well each reply of a dialogue is learned.
-func TurnChart(title string, e EvalResult) *charts.Bar {
+// TurnChart draws one evaluation's loss and token accuracy per turn (turn 0, 1, …: the 0-based
+// numbering of mask.Example.Turn, turn 0 being the first reply): how well each reply of a
+// dialogue is learned.
+func TurnChart(title string, e train.EvalResult) *charts.Bar {
 	cats := make([]string, len(e.PerTurn))
 	loss, acc := plot.BarSeries{Name: "eval loss"}, plot.BarSeries{Name: "token accuracy"}
 	for i, tm := range e.PerTurn {
@@ -230,7 +203,7 @@ func TurnChart(title string, e EvalResult) *charts.Bar {
 }
 
 // TurnCurvesChart draws the eval loss of each assistant turn against the step.
-func TurnCurvesChart(title string, evals []EvalResult) *charts.Line {
+func TurnCurvesChart(title string, evals []train.EvalResult) *charts.Line {
 	byTurn := map[int]*plot.Series{}
 	var turns []int
 	for _, e := range evals {
@@ -251,4 +224,57 @@ func TurnCurvesChart(title string, evals []EvalResult) *charts.Line {
 		series[i] = *byTurn[k]
 	}
 	return plot.Lines(plot.LineOptions{Title: title, XName: "step", YName: "eval loss"}, series...)
+}
+
+// AttachLive draws t's loss curves (train and eval, LossChart) below the cell's output in a GoNB
+// notebook and redraws them in place at most once a second while training, and at the end of
+// a run. Outside a notebook it attaches nothing.
+func AttachLive(t *train.Trainer) {
+	if !plot.InNotebook() {
+		return
+	}
+	var live *plot.Live
+	var last time.Time
+	draw := func(t *train.Trainer, force bool) {
+		if !force && time.Since(last) < time.Second {
+			return
+		}
+		if live == nil {
+			live = plot.NewLive()
+		}
+		if err := live.Update(LossChart("loss", t.History(), t.EvalHistory())); err != nil {
+			fmt.Fprintln(os.Stderr, "trainplot: live chart:", err)
+		}
+		last = time.Now()
+	}
+	t.Attach(train.Hook{
+		OnStep: func(t *train.Trainer, r train.Record) error { draw(t, r.Step == t.TotalSteps()); return nil },
+		OnEnd:  func(t *train.Trainer, err error) { draw(t, true) },
+	})
+}
+
+// AttachSweepLive overlays a sweep's loss curves (SweepCurvesChart: eval loss when the trials
+// evaluate, else train loss) in a GoNB notebook and redraws them after each trial. It chains
+// opts.OnTrial. Outside a notebook it attaches nothing.
+func AttachSweepLive(opts *train.SweepOptions) {
+	if !plot.InNotebook() {
+		return
+	}
+	var live *plot.Live
+	prev := opts.OnTrial
+	opts.OnTrial = func(r train.TrialResult, res *train.SweepResult) {
+		if prev != nil {
+			prev(r, res)
+		}
+		withEval := false
+		for _, e := range res.Evals {
+			withEval = withEval || len(e) > 0
+		}
+		if live == nil {
+			live = plot.NewLive()
+		}
+		if err := live.Update(SweepCurvesChart("sweep", res, withEval)); err != nil {
+			fmt.Fprintln(os.Stderr, "trainplot: live chart:", err)
+		}
+	}
 }

@@ -1,15 +1,17 @@
-package train
+package bench
 
 import (
 	"testing"
 
 	"github.com/loralab/loralab/datasets"
+	"github.com/loralab/loralab/pkg/backend"
 	"github.com/loralab/loralab/pkg/chat"
 	"github.com/loralab/loralab/pkg/data"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
 	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/tokenizer"
+	"github.com/loralab/loralab/pkg/train"
 )
 
 // BenchmarkEpochPackedVsPadded is the packing win: the wall time of one epoch of LoRA
@@ -51,9 +53,9 @@ func BenchmarkEpochPackedVsPadded(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	padded := &ExampleLoader{Examples: exs, BatchSize: 8, Shuffle: true, Seed: 1, PadID: pad, PadToMultipleOf: 8}
+	padded := &train.ExampleLoader{Examples: exs, BatchSize: 8, Shuffle: true, Seed: 1, PadID: pad, PadToMultipleOf: 8}
 
-	run := func(b *testing.B, loader Loader) {
+	run := func(b *testing.B, loader train.Loader) {
 		mc := llama.DefaultConfig(tok.VocabSize(), 192, 512, 4, 6, 6)
 		base, err := llama.NewRandomModel(mc, 1)
 		if err != nil {
@@ -63,21 +65,26 @@ func BenchmarkEpochPackedVsPadded(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		args := toyArgs()
+		args := train.DefaultArgs()
+		args.PerDeviceTrainBatchSize, args.LoggingSteps, args.EvalSteps, args.SaveSteps, args.DisableTQDM = 4, 0, 0, 0, true
 		args.LearningRate, args.LRSchedulerType = 1e-4, "constant"
 		args.MaxSteps = 2 * loader.NumBatches()
 		for range b.N {
-			tr, err := New(testBackend(b), LoRAModel(base, ad), args, loader, nil)
+			be, err := backend.Default()
+			if err != nil {
+				b.Fatal(err)
+			}
+			tr, err := train.New(be, train.LoRAModel(base, ad), args, loader, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			var first float64
-			tr.OnStep = func(r Record) error {
+			tr.Attach(train.Hook{OnStep: func(_ *train.Trainer, r train.Record) error {
 				if r.Step == loader.NumBatches() {
 					first = r.ElapsedSeconds
 				}
 				return nil
-			}
+			}})
 			if err := tr.Train(); err != nil {
 				b.Fatal(err)
 			}
@@ -104,6 +111,6 @@ func BenchmarkEpochPackedVsPadded(b *testing.B) {
 	})
 	b.Run("packed", func(b *testing.B) {
 		b.ReportMetric(100*packStats.PaddingFraction(), "%padding")
-		run(b, &BatchLoader{Batches: packed, Shuffle: true, Seed: 1})
+		run(b, &train.BatchLoader{Batches: packed, Shuffle: true, Seed: 1})
 	})
 }
