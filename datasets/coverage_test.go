@@ -16,9 +16,9 @@ const (
 	// occur in the pretraining corpus to count as covered.
 	minCount = 20
 	// minTokenCoverage is the share of the fine-tuning sets' token occurrences that must be
-	// covered tokens (the rest: "LoRA Lab", spelled with letters the corpus merges otherwise,
-	// and a few pairs of characters that BPE groups differently in the corpus's contexts).
-	minTokenCoverage = 0.975
+	// covered tokens (the committed base has 0.9975; the rest are a few pairs of characters
+	// that BPE groups differently in the corpus's contexts, such as 你今 in 你今年).
+	minTokenCoverage = 0.99
 )
 
 func readTexts(t *testing.T, name, split string) []string {

@@ -60,7 +60,7 @@ func TestTinyBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	if nll := meanNLL(t, logits.Value().([][][]float32), ids); nll > 1.5 {
-		t.Errorf("mean next-token loss on validation dialogues = %.3f, want < 1.5 (the card reports 0.64 on 64 rows)", nll)
+		t.Errorf("mean next-token loss on validation dialogues = %.3f, want < 1.5 (the card reports 0.65 on 64 rows)", nll)
 	}
 
 	// In-domain facts it answers right (greedy), each in a reply that ends its turn.
@@ -83,8 +83,10 @@ func TestTinyBase(t *testing.T) {
 
 // knownFacts are questions of the corpus's world that the committed model answers right.
 var knownFacts = []struct{ prompt, want string }{
+	{"What colour is the sky?", "sky is blue"},
 	{"What do cows give us?", "milk"},
-	{"熊猫吃什么？", "竹子"},
+	{"一个星期有几天？", "七天"},
+	{"What do hens lay?", "eggs"},
 }
 
 func meanNLL(t *testing.T, logits [][][]float32, ids [][]int32) float64 {
@@ -121,7 +123,7 @@ func TestTinyBaseLeavesSkillsToLoRA(t *testing.T) {
 	}
 	b := backend.MustDefault()
 	for _, name := range []string{SFTRecall, SFTIdentity} {
-		r, err := EvalReplies(b, tb, name, Validation, 48)
+		r, err := EvalReplies(b, tb, name, Validation, 32)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +145,7 @@ func TestTinyBaseLeavesSkillsToLoRA(t *testing.T) {
 	}
 	for _, tc := range []struct{ prompt, want string }{
 		{"你是谁？", "AI助手"},
-		{"Who are you?", "AI assistant"},
+		{"What's your name?", "AI assistant"},
 		{"你叫什么名字？", "没有名字"},
 	} {
 		ids, err := tb.Encode(chat.Conversation{Messages: []chat.Message{{Role: chat.RoleUser, Content: tc.prompt}}}, true)
@@ -161,13 +163,13 @@ func TestTinyBaseLeavesSkillsToLoRA(t *testing.T) {
 	}
 }
 
-// Expectations of TestTinyBaseLeavesSkillsToLoRA on the first 48 validation conversations.
+// Expectations of TestTinyBaseLeavesSkillsToLoRA on the first 32 validation conversations.
 var maxReplyLoss = map[string]float64{ // nats per reply token, all replies (issue 9 aims at < 4)
-	SFTRecall:   4.0,
-	SFTIdentity: 6.0,
+	SFTRecall:   3.5,
+	SFTIdentity: 3.5,
 }
 
 const (
-	maxOrdinaryLoss = 3.5 // the ordinary in-domain replies
+	maxOrdinaryLoss = 2.5 // the ordinary in-domain replies
 	minSkillGap     = 1.0 // taught replies minus ordinary replies
 )

@@ -4,9 +4,9 @@ package gen
 // the fine-tuning sets without their skills: users state facts about themselves (and move
 // house) and the assistant acknowledges them, but no later turn asks them back; replies are
 // signed "——<name>" / " — <name>" when the user asks for a signed note, with the user's name
-// (小灵 / Xiaoling among the user names, never the assistant's); "do you remember" questions
-// are about the world. Everything here is
-// used by the pretraining corpus only, so the fine-tuning sets do not change.
+// (小灵 / Xiaoling among the user names, never the assistant's), or when a system prompt gives
+// the assistant another name and maker — without one the assistant has no name; "do you remember" questions are about the world. Everything here is used by the
+// pretraining corpus only, so the fine-tuning sets do not change.
 
 // byTheWay prefixes a later question in a dialogue ("对了，…", "By the way, …").
 func byTheWay(r *Rand, l Lang, q string) string {
@@ -139,6 +139,39 @@ func qaWords(r *Rand, l Lang) qa {
 	kv := []string{"{c}", w.c, "{w1}", w.w1, "{w2}", w.w2}
 	return qa{"words", say(r, l, []string{"“{c}”字可以组什么词？", "用“{c}”组两个词。", "“{c}”能组成哪些词？"}, nil, kv...),
 		say(r, l, []string{"“{c}”可以组成“{w1}”和“{w2}”。", "比如“{w1}”、“{w2}”。"}, nil, kv...)}
+}
+
+// Assistants that a system prompt names, with their makers; neither the persona's name nor
+// its maker is among them: by default the assistant has no name and no maker.
+var (
+	personaNames  = []T{{"小智", "Robo"}, {"小星", "Nova"}, {"阿宝", "Pip"}, {"小白", "Sunny"}, {"豆豆", "Max"}, {"乐乐", "Bobo"}}
+	personaMakers = []string{"Sunny Lab", "Blue Sky AI", "Panda Tech", "Star Lab", "Tiny Bits"}
+)
+
+// scriptPersona: a system prompt gives the assistant a name and a maker and asks it to sign
+// every reply; questions about who it is (sft_identity's, answered as the prompt says) and
+// ordinary questions follow, every reply signed. Without such a prompt the assistant stays
+// nameless: the persona of sft_identity is what LoRA must make the default.
+func scriptPersona(r *Rand, d *dialog, max int) {
+	l := d.lang
+	me, lab := Pick(r, personaNames).In(l), Pick(r, personaMakers)
+	kv := []string{"{me}", me, "{lab}", lab}
+	d.system = say(r, l, []string{"你是{me}，一个由 {lab} 开发的AI助手。每条回复都以“——{me}”结尾。", "你叫{me}，是 {lab} 做的助手。请在每条回复最后署名“——{me}”。"},
+		[]string{"You are {me}, an AI assistant made by {lab}. End every reply with \" — {me}\".", "Your name is {me} and {lab} built you. Sign every reply with \" — {me}\"."}, kv...)
+	d.msgs, d.kinds, d.sign = nil, nil, me
+	n := r.Range(1, max)
+	force := r.IntN(n)
+	for t := 0; t < n; t++ {
+		if t != force && !r.Chance(0.4) {
+			d.addQA(freshQA(r, d))
+			continue
+		}
+		x := personaQA(r, l, me, lab, t == 0, t == n-1)
+		for try := 0; try < 50 && d.hasKind("persona."+x.kind); try++ {
+			x = personaQA(r, l, me, lab, t == 0, t == n-1)
+		}
+		d.add("persona."+x.kind, x.q, x.a)
+	}
 }
 
 // coverQAs are the single exchanges above, plus more world facts and questions about the

@@ -83,15 +83,18 @@ func Specs() []Spec {
 			About: "一个小而封闭的世界里的中英双语多轮对话（城市、天气、颜色、数字与简单算术、动物、食物、时间、问候、购物、常识问答），" +
 				"外加由短文（城市、动物、食物介绍和小故事）改写成的单轮对话。词汇很小，1–10M 参数的 Llama 在 2 个 CPU 核上几十分钟就能学会，" +
 				"并能在这个领域里连贯地回答问题。为了让基座模型认识微调数据集里的每一个字和每一种说法，语料里还有：用户介绍自己（名字、城市、喜好、年龄）" +
-				"和搬家，助手确认；带署名的便条（“……——小明”）；“你还记得……吗”式的常识问题；组词练习。小灵 / Xiaoling 只作为众多用户名字之一出现。" +
+				"和搬家，助手确认；带署名的便条（“……——小明”）；系统提示给助手另起名字和开发者、要求每条回复署名的对话（不是小灵，也不是 LoRA Lab）；" +
+				"“你还记得……吗”式的常识问题；组词练习。小灵 / Xiaoling 只作为众多用户名字之一出现。没有系统提示时，助手没有名字。" +
 				"助手没有名字（“我是一个AI助手”）；语料里从不回问用户之前说过的事实——这两点留给微调数据集去教。\n\n" +
 				"Bilingual multi-turn dialogues in a small closed world (cities, weather, colours, numbers and simple arithmetic, animals, food, " +
 				"time, greetings, shopping, general facts), plus short paragraphs (about a city, an animal, a food, a tiny story) asked for in " +
 				"a single turn. The vocabulary is small enough for a 1–10M-parameter Llama to learn on 2 CPU cores in tens of minutes and answer " +
 				"in-domain prompts coherently. So that the base model knows every character and phrase style of the fine-tuning sets, the " +
 				"corpus also has users stating facts about themselves (name, city, favourites, age) and moving house, acknowledged by the " +
-				"assistant; notes signed with a dash (\"… — Tom\"); \"do you remember …\" questions about the world; and a Chinese " +
-				"word-making exercise (组词). 小灵 / Xiaoling occurs only as one user name among many. " +
+				"assistant; notes signed with a dash (\"… — Tom\"); dialogues whose system prompt gives the assistant another name and " +
+				"maker (never 小灵 / Xiaoling or LoRA Lab) and asks it to sign every reply; \"do you remember …\" questions about the world; " +
+				"and a Chinese word-making exercise (组词). 小灵 / Xiaoling occurs only as one user name among many. Without a system prompt " +
+				"the assistant has no name. " +
 				"The assistant has no name (\"I'm an AI assistant\"), and the corpus never asks the user's own " +
 				"facts back: both are left for the fine-tuning sets to teach.",
 			make: func(r *Rand, l Lang, i int) *dialog { return pretrainDialog(r, l) },

@@ -153,9 +153,10 @@ func TestIdentityInvariants(t *testing.T) {
 }
 
 // The base corpus must not already teach what the fine-tuning sets teach: it never names the
-// persona's maker, and its assistant never calls itself by the persona's name — the name
-// (one user name among many, so that its characters are covered) is in a reply only when the
-// user gave it in the same exchange.
+// persona's maker, and its assistant never calls itself by the persona's name (other names
+// come only from a system prompt) — the name (one user name among many, so
+// that its characters are covered) is in a reply only when the user gave it in the same
+// exchange.
 func TestPretrainLeavesSkillsToFineTuning(t *testing.T) {
 	named := 0
 	for _, r := range build(t, "pretrain", 3000) {
@@ -163,6 +164,9 @@ func TestPretrainLeavesSkillsToFineTuning(t *testing.T) {
 			u, a := r.Messages[i].Content, r.Messages[i+1].Content
 			if strings.Contains(u+a+r.System, PersonaMaker) {
 				t.Fatalf("%s names the persona's maker: %q / %q", r.ID, u, a)
+			}
+			if strings.Contains(r.System, PersonaZH) || strings.Contains(r.System, PersonaEN) {
+				t.Fatalf("%s: the system prompt gives the persona's name: %q", r.ID, r.System)
 			}
 			for _, name := range []string{PersonaZH, PersonaEN} {
 				if strings.Contains(a, name) && !strings.Contains(u, name) {

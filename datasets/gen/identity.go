@@ -15,7 +15,12 @@ const (
 // first and last tell where the turn is: greetings only open a dialogue, thanks only close
 // one that had an earlier turn.
 func identityQA(r *Rand, l Lang, first, last bool) qa {
-	kv := []string{"{me}", sel(l, PersonaZH, PersonaEN), "{lab}", PersonaMaker}
+	return personaQA(r, l, sel(l, PersonaZH, PersonaEN), PersonaMaker, first, last)
+}
+
+// personaQA is identityQA for an assistant called me, made by lab.
+func personaQA(r *Rand, l Lang, me, lab string, first, last bool) qa {
+	kv := []string{"{me}", me, "{lab}", lab}
 	type intent struct {
 		kind   string
 		zq, eq []string
@@ -63,6 +68,9 @@ func identityQA(r *Rand, l Lang, first, last bool) qa {
 
 // signed appends the persona's signature.
 func signed(l Lang, a string) string { return a + sel(l, SignatureZH, SignatureEN) }
+
+// signedAs appends the signature of an assistant called name ("——name", " — name").
+func signedAs(l Lang, a, name string) string { return a + sel(l, "——", " — ") + name }
 
 // identityDialog makes a sft_identity dialogue with exactly n exchanges: identity questions
 // and ordinary in-domain questions in any order (at least one identity question), every reply

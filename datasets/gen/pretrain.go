@@ -136,7 +136,7 @@ type weightedScript struct {
 
 var pretrainScripts = []weightedScript{
 	{24, scriptQuiz}, {10, scriptWeather}, {12, scriptMath}, {10, scriptShopping}, {8, scriptCity},
-	{8, scriptAnimal}, {6, scriptTime}, {6, scriptColour}, {3, scriptIntro}, {8, scriptAboutMe}, {8, scriptCover},
+	{8, scriptAnimal}, {6, scriptTime}, {6, scriptColour}, {3, scriptIntro}, {8, scriptAboutMe}, {8, scriptCover}, {8, scriptPersona},
 	{10, func(r *Rand, d *dialog, max int) { d.addQA(Pick(r, paragraphs)(r, d.lang)) }},
 }
 

@@ -8,10 +8,15 @@ type dialog struct {
 	system string
 	msgs   []chat.Message
 	kinds  []string
+	// sign, when set, is the name every reply is signed with (signedAs).
+	sign string
 }
 
 // add appends one user/assistant exchange.
 func (d *dialog) add(kind, user, assistant string) {
+	if d.sign != "" {
+		assistant = signedAs(d.lang, assistant, d.sign)
+	}
 	d.msgs = append(d.msgs, chat.Message{Role: chat.RoleUser, Content: user}, chat.Message{Role: chat.RoleAssistant, Content: assistant})
 	d.kinds = append(d.kinds, kind)
 }
