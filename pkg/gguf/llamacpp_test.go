@@ -253,7 +253,9 @@ func TestLlamaCppQwen2(t *testing.T) {
 				t.Errorf("%s: greedy continuation of prompt %d: llama.cpp %v, ours %v", typ, i, res[k].Greedy[i], want.greedy[i])
 			}
 		}
-		worst := compareNext(t, "qwen2 "+typ.String(), res[k], want, map[Type]float64{F32: 1e-3, F16: 2e-3}[typ])
+		// This model's logits reach magnitude 30–50, and llama.cpp keeps its KV cache in float16
+		// (its default cache type): twice the tiny model's relative tolerance.
+		worst := compareNext(t, "qwen2 "+typ.String(), res[k], want, map[Type]float64{F32: 2e-3, F16: 3e-3}[typ])
 		t.Logf("qwen2 %s: worst next-token log-prob difference %.2g", typ, worst)
 	}
 }
