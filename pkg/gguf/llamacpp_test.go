@@ -135,7 +135,9 @@ func chatPrompts(t *testing.T, tok *tokenizer.Tokenizer) [][]int {
 	return out
 }
 
-func TestLlamaCppTinyBase(t *testing.T) {
+// loadTiny loads the tiny base model and its tokenizer.
+func loadTiny(t *testing.T) (*llama.Model, *tokenizer.Tokenizer) {
+	t.Helper()
 	m, err := llama.LoadModel(tinyDir)
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +146,11 @@ func TestLlamaCppTinyBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m, tok
+}
+
+func TestLlamaCppTinyBase(t *testing.T) {
+	m, tok := loadTiny(t)
 	prompts := chatPrompts(t, tok)
 	dir := t.TempDir()
 	types := []Type{F32, F16, Q8_0}
@@ -283,14 +290,7 @@ func trainedLike(t *testing.T, m *llama.Model, cfg lora.Config) *lora.Adapter {
 }
 
 func TestLlamaCppAdapter(t *testing.T) {
-	base, err := llama.LoadModel(tinyDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := tokenizer.Load(tinyDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, tok := loadTiny(t)
 	prompts := chatPrompts(t, tok)
 	dir := t.TempDir()
 	basePath := filepath.Join(dir, "base.gguf")

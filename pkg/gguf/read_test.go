@@ -15,14 +15,7 @@ import (
 // model: weights as llama.cpp reads them for the type (exact for F32), same config, and a
 // tokenizer that encodes every test string to the same ids.
 func TestToHFRoundTrip(t *testing.T) {
-	tiny, err := llama.LoadModel(tinyDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := tokenizer.Load(tinyDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tiny, tok := loadTiny(t)
 	for _, c := range []struct {
 		name string
 		m    *llama.Model
