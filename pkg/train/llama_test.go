@@ -13,6 +13,20 @@ import (
 	"github.com/loralab/loralab/pkg/mask"
 )
 
+// patternTrainer trains model on 16 patternExamples (batches of 4, shuffled) and evaluates on
+// the first 8; it returns the trainer and the eval loader.
+func patternTrainer(t *testing.T, model Model, vocab int, args Args) (*Trainer, *ExampleLoader) {
+	t.Helper()
+	exs := patternExamples(16, vocab, 1)
+	train := &ExampleLoader{Examples: exs, BatchSize: 4, Shuffle: true, Seed: 1, PadToMultipleOf: 16}
+	eval := &ExampleLoader{Examples: exs[:8], BatchSize: 8, PadToMultipleOf: 16}
+	tr, err := New(testBackend(t), model, args, train, eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, eval
+}
+
 // patternExamples are sequences following tok → (7·tok + 3) mod vocab, the first 3 tokens
 // unsupervised.
 func patternExamples(n, vocab int, seed uint64) []mask.Example {
@@ -47,16 +61,10 @@ func TestTrainLlamaLoRA(t *testing.T) {
 		t.Fatal(err)
 	}
 	model := LoRAModel(base, ad)
-	exs := patternExamples(16, base.Config.VocabSize, 1)
 	args := toyArgs()
 	args.LearningRate, args.MaxSteps, args.GradientAccumulationSteps = 1e-2, 20, 2
 	args.OutputDir, args.SaveSteps = t.TempDir(), 10
-	train := &ExampleLoader{Examples: exs, BatchSize: 4, Shuffle: true, Seed: 1, PadToMultipleOf: 16}
-	eval := &ExampleLoader{Examples: exs[:8], BatchSize: 8, PadToMultipleOf: 16}
-	tr, err := New(testBackend(t), model, args, train, eval)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, eval := patternTrainer(t, model, base.Config.VocabSize, args)
 	before, err := tr.EvaluateLoader(eval)
 	if err != nil {
 		t.Fatal(err)

@@ -31,15 +31,9 @@ func TestTrainQLoRA(t *testing.T) {
 			t.Errorf("trainable %s has dtype %s", n, p.DType())
 		}
 	}
-	exs := patternExamples(16, base.Config.VocabSize, 1)
 	args := toyArgs()
 	args.LearningRate, args.MaxSteps = 1e-2, 40
-	train := &ExampleLoader{Examples: exs, BatchSize: 4, Shuffle: true, Seed: 1, PadToMultipleOf: 16}
-	eval := &ExampleLoader{Examples: exs[:8], BatchSize: 8, PadToMultipleOf: 16}
-	tr, err := New(testBackend(t), model, args, train, eval)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, eval := patternTrainer(t, model, base.Config.VocabSize, args)
 	before, err := tr.EvaluateLoader(eval)
 	if err != nil {
 		t.Fatal(err)
