@@ -65,7 +65,9 @@ func ExampleTrainer_Attach() {
 			return nil
 		},
 		OnEval: func(_ *train.Trainer, e train.EvalResult) { fmt.Println("evaluated at step", e.Step) },
-		OnEnd:  func(t *train.Trainer, err error) { fmt.Println("stopped after", t.Step(), "steps:", errors.Is(err, errEnough)) },
+		OnEnd: func(t *train.Trainer, err error) {
+			fmt.Println("stopped after", t.Step(), "steps:", errors.Is(err, errEnough))
+		},
 	})
 	_ = tr.Train()
 	// Output:
