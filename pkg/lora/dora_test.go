@@ -136,3 +136,31 @@ func TestDoraCount(t *testing.T) {
 		t.Errorf("ParamSpecs hold %d magnitude values, want %d", mags, 2*4*192)
 	}
 }
+
+// TestDoraThroughQuantizedBase: DoRA's weight norm reads the base weight as the forward pass
+// does (converted or dequantized in the graph), so over a bfloat16 or NF4 base (QDoRA) the
+// loss and the gradients equal those over the float32 copy of the same weights, with and
+// without gradient checkpointing and the chunked loss.
+func TestDoraThroughQuantizedBase(t *testing.T) {
+	_, in := loadBase(t, "llama_gqa")
+	for _, opts := range []llama.LoadOptions{
+		{TorchDtype: "bfloat16"},
+		{TorchDtype: "bfloat16", QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn4Bit: true, Bnb4BitUseDoubleQuant: true}},
+	} {
+		q := loadBaseWith(t, "llama_gqa", opts)
+		a, err := Load(filepath.Join("testdata", "dora_llama_gqa"), q.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := loraGrads(t, floatCopy(t, q), a, in.InputIDs)
+		for _, mem := range []llama.MemoryOptions{{}, {GradientCheckpointing: true, LossChunkSize: 5}} {
+			got := loraGrads(t, q, a, in.InputIDs, mem)
+			names := append([]string{"loss"}, a.Names()...)
+			for i := range got {
+				if e := maxRelErr(got[i], want[i]); e > 1e-4 {
+					t.Errorf("%+v %+v %s: max relative error %.3g", opts.QuantizationConfig, mem, names[i], e)
+				}
+			}
+		}
+	}
+}
