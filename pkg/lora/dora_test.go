@@ -32,7 +32,8 @@ func scaleMagnitudes(a *Adapter, spread float64, seed uint64) int {
 // TestDoraMergeEqualsForward: a DoRA adapter with PEFT's default init (B = 0, m = ‖W‖) leaves the
 // logits unchanged; with random A, B and moved magnitudes, the merged weights
 // m/‖W + s·B·A‖ ⊙ (W + s·B·A) give the logits of the adapter's forward pass, also with biases
-// (Qwen2's q/k/v, trained with bias="all") and on lm_head; Unmerge refuses DoRA.
+// (Qwen2's q/k/v, trained with bias="all") and on lm_head, in place (Merge) or written
+// (SaveMerged); Unmerge refuses DoRA.
 func TestDoraMergeEqualsForward(t *testing.T) {
 	for _, tc := range []struct {
 		base    string
@@ -81,6 +82,17 @@ func TestDoraMergeEqualsForward(t *testing.T) {
 			t.Logf("merged vs DoRA forward: max relative error %.3g", e)
 			if e > 1e-4 {
 				t.Errorf("merged logits differ from the DoRA forward: max relative error %.3g", e)
+			}
+			dir := t.TempDir() // SaveMerged merges weight by weight while writing
+			if err := a.SaveMerged(base, dir, llama.SaveOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			saved, err := llama.LoadModel(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := maxRelErr(logits(t, saved, nil, in), adapted); e > 1e-4 {
+				t.Errorf("SaveMerged checkpoint vs DoRA forward: max relative error %.3g", e)
 			}
 			if err := a.Unmerge(merged); err == nil || !strings.Contains(err.Error(), "use_dora") {
 				t.Errorf("Unmerge of a DoRA adapter: got %v, want a refusal naming use_dora", err)
