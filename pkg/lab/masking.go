@@ -1,0 +1,334 @@
+package lab
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/loralab/loralab/datasets/gen"
+	"github.com/loralab/loralab/pkg/chat"
+	"github.com/loralab/loralab/pkg/lora"
+	"github.com/loralab/loralab/pkg/mask"
+	"github.com/loralab/loralab/pkg/plot"
+	"github.com/loralab/loralab/pkg/train"
+)
+
+// MethodLosses compares, token by token, the losses that masking methods 2 and 3 give the same
+// supervised tokens under one model: the experiment behind "method 3 equals method 2's signal".
+type MethodLosses struct {
+	Conversations int
+	// Tokens is the number of supervised tokens compared (every reply token of every
+	// conversation); MaxAbsDiff is the largest |loss under method 3 − loss under method 2| over
+	// them, and MeanLoss their mean loss under method 3 (nats a token), for scale.
+	Tokens     int
+	MaxAbsDiff float64
+	MeanLoss   float64
+	// PerTurn has the same per assistant turn (0 = the first reply, as mask.Example.Turn).
+	PerTurn []TurnLosses
+	// Samples and Processed are the samples and the tokens the forward passes process
+	// (padding aside) under methods 1, 2 and 3: the cost of each.
+	Samples, Processed [3]int
+}
+
+// TurnLosses is MethodLosses' comparison for the replies of one assistant turn.
+type TurnLosses struct {
+	Turn, Tokens         int
+	MaxAbsDiff, MeanLoss float64
+}
+
+// methodsInOrder are the masking methods 1, 2 and 3.
+var methodsInOrder = [3]mask.Strategy{mask.LastTurnOnly, mask.SplitPerTurn, mask.AllAssistantTurns}
+
+// CompareMethods builds every conversation under methods 1, 2 and 3 (the base's template and
+// tokenizer), computes the loss of every supervised token under method 2 (one sample per
+// reply, the earlier turns as context) and under method 3 (one sample, every reply
+// supervised), matches them token by token and reports the largest difference and what each
+// method's forward passes cost. Causal attention makes the two equal: a reply's tokens see only
+// what precedes them, which is exactly method 2's sample.
+func (m *Model) CompareMethods(convs []chat.Conversation) MethodLosses {
+	return Must(m.compareMethods(convs))
+}
+
+func (m *Model) compareMethods(convs []chat.Conversation) (MethodLosses, error) {
+	res := MethodLosses{Conversations: len(convs)}
+	var all3, all2 []mask.Example
+	var owner []int // owner[j]: the conversation of method-2 sample j
+	for i, c := range convs {
+		segs, err := m.Base.Template.Render(c, false)
+		if err != nil {
+			return res, fmt.Errorf("conversation %d: %w", i, err)
+		}
+		for k, s := range methodsInOrder {
+			exs, err := mask.Build(segs, m.Base.Tokenizer, s, mask.Options{})
+			if err != nil {
+				return res, fmt.Errorf("conversation %d, %s: %w", i, s, err)
+			}
+			res.Samples[k] += len(exs)
+			for _, ex := range exs {
+				res.Processed[k] += ex.Len()
+			}
+			switch s {
+			case mask.SplitPerTurn:
+				all2 = append(all2, exs...)
+				for range exs {
+					owner = append(owner, i)
+				}
+			case mask.AllAssistantTurns:
+				all3 = append(all3, exs[0])
+			}
+		}
+	}
+	loss3, err := m.exampleLosses(all3)
+	if err != nil {
+		return res, err
+	}
+	loss2, err := m.exampleLosses(all2)
+	if err != nil {
+		return res, err
+	}
+	turns := map[int]*TurnLosses{}
+	covered := make([]int, len(all3)) // supervised tokens of method 3 met in method 2's samples
+	var sum float64
+	for j, ex := range all2 {
+		i := owner[j]
+		full := all3[i]
+		if ex.Len() > full.Len() || !slices.Equal(ex.InputIDs, full.InputIDs[:ex.Len()]) {
+			return res, fmt.Errorf("conversation %d: a method-2 sample is not a prefix of its method-3 sample", i)
+		}
+		for t, l := range ex.Labels {
+			if l == mask.IgnoreIndex {
+				continue
+			}
+			if full.Labels[t] != l {
+				return res, fmt.Errorf("conversation %d position %d: method 2 supervises token %d, method 3 does not", i, t, l)
+			}
+			d := math.Abs(float64(loss3[i][t]) - float64(loss2[j][t]))
+			tl := turns[int(ex.Turn[t])]
+			if tl == nil {
+				tl = &TurnLosses{Turn: int(ex.Turn[t])}
+				turns[tl.Turn] = tl
+			}
+			tl.Tokens++
+			tl.MeanLoss += float64(loss3[i][t])
+			tl.MaxAbsDiff = max(tl.MaxAbsDiff, d)
+			res.Tokens++
+			res.MaxAbsDiff = max(res.MaxAbsDiff, d)
+			sum += float64(loss3[i][t])
+			covered[i]++
+		}
+	}
+	for i, ex := range all3 {
+		if covered[i] != ex.Supervised() {
+			return res, fmt.Errorf("conversation %d: method 3 supervises %d tokens, method 2's samples %d", i, ex.Supervised(), covered[i])
+		}
+	}
+	res.MeanLoss = sum / float64(max(res.Tokens, 1))
+	for _, k := range slices.Sorted(maps.Keys(turns)) {
+		tl := turns[k]
+		tl.MeanLoss /= float64(tl.Tokens)
+		res.PerTurn = append(res.PerTurn, *tl)
+	}
+	return res, nil
+}
+
+// String reports the comparison in a few lines.
+func (r MethodLosses) String() string {
+	s := fmt.Sprintf("%d conversations, %d supervised tokens compared: max |loss(method 3) − loss(method 2)| = %.2g nats (mean loss %.3f)\n",
+		r.Conversations, r.Tokens, r.MaxAbsDiff, r.MeanLoss)
+	for _, t := range r.PerTurn {
+		s += fmt.Sprintf("  reply %d: %5d tokens, max difference %.2g, mean loss %.3f\n", t.Turn+1, t.Tokens, t.MaxAbsDiff, t.MeanLoss)
+	}
+	for k, name := range []string{"method 1 (last turn only)", "method 2 (split per turn)", "method 3 (all assistant turns)"} {
+		s += fmt.Sprintf("  %-31s %4d samples, %6d tokens processed\n", name, r.Samples[k], r.Processed[k])
+	}
+	return s
+}
+
+// exampleLosses computes the per-token losses of examples (llama.Runner.TokenLosses), 16 at a
+// time in padded batches: out[i][t] is the loss of examples[i]'s label t.
+func (m *Model) exampleLosses(exs []mask.Example) ([][]float32, error) {
+	out := make([][]float32, 0, len(exs))
+	for s := 0; s < len(exs); s += 16 {
+		part := exs[s:min(s+16, len(exs))]
+		b, err := mask.PadBatch(part, m.Base.PadID(), 8)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := m.Runner.TokenLosses(b)
+		if err != nil {
+			return nil, err
+		}
+		for i, ex := range part {
+			out = append(out, rows[i][:ex.Len()])
+		}
+	}
+	return out, nil
+}
+
+// Layout is one way to lay a training set out in batches, measured: padded batches
+// (mask.PadBatches) or packed rows (mask.Pack, mask.PackedBatches).
+type Layout struct {
+	Name string
+	// Batches per epoch, and the rows of all of them.
+	Batches, Rows int
+	// Tokens and PaddingTokens are the real and the padding positions of one epoch.
+	Tokens, PaddingTokens int
+	// EpochSeconds is the wall time of each training epoch (the first compiles the graphs of
+	// the shapes it meets).
+	EpochSeconds []float64
+	// MeanLoss is the mean per-token loss of the set's supervised tokens under one trained
+	// adapter, computed in this layout.
+	MeanLoss float64
+}
+
+// PaddingShare is PaddingTokens / (Tokens + PaddingTokens).
+func (l Layout) PaddingShare() float64 {
+	return float64(l.PaddingTokens) / float64(max(l.Tokens+l.PaddingTokens, 1))
+}
+
+// Packing compares padding with packing on one training set: it lays set's examples out as
+// padded batches of args.PerDeviceTrainBatchSize rows (each padded to its longest example,
+// rounded to a multiple of 8) and as packed rows of rowLen tokens (best-fit decreasing), as
+// many rows per batch as hold the same number of examples on average; trains a fresh adapter
+// (cfg) for args.NumTrainEpochs epochs in each layout and times every epoch; then computes the
+// per-token loss of every supervised token of the set in both layouts under the adapter
+// trained with padding. maxDiff is the largest difference between the two (packing's
+// block-diagonal causal mask makes them equal).
+func (b *Base) Packing(cfg lora.Config, args train.Args, set *Examples, rowLen int) (padded, packed Layout, maxDiff float64) {
+	return Must3(b.packing(cfg, args, set, rowLen))
+}
+
+// Must3 is Must for functions that return three values and an error.
+func Must3[A, B, C any](a A, b B, c C, err error) (A, B, C) {
+	if err != nil {
+		Fail(err)
+	}
+	return a, b, c
+}
+
+func (b *Base) packing(cfg lora.Config, args train.Args, set *Examples, rowLen int) (padded, packed Layout, maxDiff float64, err error) {
+	exs := set.Examples
+	args.MaxSteps = 0
+	padB, padSt, err := mask.PadBatches(exs, mask.BatchOptions{BatchSize: args.PerDeviceTrainBatchSize, PadID: b.PadID(), PadToMultipleOf: 8, Seed: uint64(args.Seed)})
+	if err != nil {
+		return padded, packed, 0, err
+	}
+	rows, packSt, err := mask.Pack(exs, rowLen, b.PadID())
+	if err != nil {
+		return padded, packed, 0, err
+	}
+	perRow := float64(len(exs)) / float64(len(rows))
+	rowsPerBatch := max(1, int(math.Round(float64(args.PerDeviceTrainBatchSize)/perRow)))
+	packB, err := mask.PackedBatches(rows, exs, rowsPerBatch)
+	if err != nil {
+		return padded, packed, 0, err
+	}
+	padded = Layout{Name: "padding", Batches: len(padB), Rows: len(exs), Tokens: padSt.Tokens, PaddingTokens: padSt.PaddingTokens}
+	packed = Layout{Name: "packing", Batches: len(packB), Rows: len(rows), Tokens: packSt.Tokens, PaddingTokens: packSt.PaddingTokens}
+	var trained *lora.Adapter
+	for _, l := range []*Layout{&padded, &packed} {
+		batches := map[bool][]mask.Batch{true: padB, false: packB}[l == &padded]
+		adapter, err := lora.New(cfg, b.Model, uint64(args.Seed))
+		if err != nil {
+			return padded, packed, 0, err
+		}
+		tr, err := train.New(Backend(), train.LoRAModel(b.Model, adapter), args, &train.BatchLoader{Batches: batches, Shuffle: true, Seed: args.Seed}, nil)
+		if err != nil {
+			return padded, packed, 0, fmt.Errorf("%s: %w", l.Name, err)
+		}
+		for e := 0; e < int(math.Ceil(args.NumTrainEpochs)); e++ {
+			start := time.Now()
+			if err := tr.TrainSteps(len(batches) / max(args.GradientAccumulationSteps, 1)); err != nil {
+				return padded, packed, 0, fmt.Errorf("%s: %w", l.Name, err)
+			}
+			l.EpochSeconds = append(l.EpochSeconds, time.Since(start).Seconds())
+		}
+		if l == &padded {
+			if trained, err = train.TrainedAdapter(tr, adapter); err != nil {
+				return padded, packed, 0, err
+			}
+		}
+	}
+	m := b.With(trained)
+	perExample, err := m.exampleLosses(exs) // the padded layout
+	if err != nil {
+		return padded, packed, 0, err
+	}
+	var sumPad, sumPack float64
+	n := 0
+	for bi, pb := range packB {
+		losses, err := m.Runner.TokenLosses(pb)
+		if err != nil {
+			return padded, packed, 0, err
+		}
+		for row, loss := range losses {
+			pos := 0
+			for _, ei := range rows[bi*rowsPerBatch+row].Examples {
+				ex := exs[ei]
+				for t := 1; t < ex.Len(); t++ {
+					if ex.Labels[t] != mask.IgnoreIndex {
+						sumPad, sumPack, n = sumPad+float64(perExample[ei][t]), sumPack+float64(loss[pos+t]), n+1
+						maxDiff = max(maxDiff, math.Abs(float64(perExample[ei][t])-float64(loss[pos+t])))
+					}
+				}
+				pos += ex.Len()
+			}
+		}
+	}
+	padded.MeanLoss, packed.MeanLoss = sumPad/float64(max(n, 1)), sumPack/float64(max(n, 1))
+	return padded, packed, maxDiff, nil
+}
+
+// TokenCurves draws each run's eval loss against the tokens its training had processed by
+// then (real tokens, padding aside): what a step costs differs between runs whose samples
+// differ (masking methods, packing), and the x axis shows it.
+func (rs Runs) TokenCurves(title string) plot.Chart {
+	var series []plot.Series
+	for _, r := range rs {
+		s := plot.Series{Name: r.Name}
+		for _, e := range r.Evals {
+			x := 0.0
+			if e.Step > 0 && e.Step <= len(r.StepRealTokens) {
+				x = float64(r.StepRealTokens[e.Step-1])
+			}
+			s.X, s.Y = append(s.X, x), append(s.Y, e.Loss)
+		}
+		series = append(series, s)
+	}
+	return plot.Lines(plot.LineOptions{Title: title, XName: "tokens processed", YName: "eval loss"}, series...)
+}
+
+// RecallCase is a dialogue cut before a question whose answer the user stated turns earlier.
+type RecallCase struct {
+	History  []chat.Message
+	Question string
+	// Answer is the fact asked for (the user's name).
+	Answer string
+}
+
+// NameQuestions returns up to n cases from convs: each conversation whose first user message
+// gives the user's name (one of the sft_recall generator's names, in the question's language)
+// and that has at least exchanges exchanges, cut before its last exchange, with question asked
+// instead — the name was stated exchanges−1 exchanges before (or more).
+func NameQuestions(convs []chat.Conversation, question string, exchanges, n int) []RecallCase {
+	names := gen.NamesEN
+	if strings.ContainsFunc(question, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) {
+		names = gen.NamesZH
+	}
+	var out []RecallCase
+	for _, c := range convs {
+		if len(out) == n || len(c.Messages) < 2*exchanges || c.Messages[0].Role != chat.RoleUser {
+			continue
+		}
+		for _, name := range names {
+			if strings.Contains(c.Messages[0].Content, name) {
+				out = append(out, RecallCase{History: c.Messages[:len(c.Messages)-2], Question: question, Answer: name})
+				break
+			}
+		}
+	}
+	return out
+}
