@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"html"
 	"maps"
 	"math"
 	"slices"
@@ -189,42 +190,59 @@ func (l Layout) PaddingShare() float64 {
 	return float64(l.PaddingTokens) / float64(max(l.Tokens+l.PaddingTokens, 1))
 }
 
+// PackingResult is padding against packing on one training set (Base.Packing).
+type PackingResult struct {
+	Padded, Packed Layout
+	// MaxAbsDiff is the largest difference between a supervised token's loss in the two layouts
+	// (one adapter), over Tokens tokens.
+	MaxAbsDiff float64
+	Tokens     int
+}
+
+// Table shows the two layouts side by side (markdown).
+func (p PackingResult) Table() string {
+	var rows [][]string
+	for _, l := range []Layout{p.Padded, p.Packed} {
+		var secs []string
+		for _, s := range l.EpochSeconds {
+			secs = append(secs, fmt.Sprintf("%.2f", s))
+		}
+		rows = append(rows, []string{l.Name, Commas(l.Batches), Commas(l.Rows), Commas(l.Tokens), Commas(l.PaddingTokens),
+			fmt.Sprintf("%.1f%%", 100*l.PaddingShare()), strings.Join(secs, " / "), fmt.Sprintf("%.6f", l.MeanLoss)})
+	}
+	return Table([]string{"layout", "batches / epoch", "rows", "real tokens", "padding tokens", "padding share", "wall s per epoch (1 / 2 …)", "mean token loss"}, rows) +
+		fmt.Sprintf("\n\nmax |loss(packed) − loss(padded)| over %s supervised tokens: %.2g nats", Commas(p.Tokens), p.MaxAbsDiff)
+}
+
 // Packing compares padding with packing on one training set: it lays set's examples out as
 // padded batches of args.PerDeviceTrainBatchSize rows (each padded to its longest example,
 // rounded to a multiple of 8) and as packed rows of rowLen tokens (best-fit decreasing), as
 // many rows per batch as hold the same number of examples on average; trains a fresh adapter
 // (cfg) for args.NumTrainEpochs epochs in each layout and times every epoch; then computes the
 // per-token loss of every supervised token of the set in both layouts under the adapter
-// trained with padding. maxDiff is the largest difference between the two (packing's
-// block-diagonal causal mask makes them equal).
-func (b *Base) Packing(cfg lora.Config, args train.Args, set *Examples, rowLen int) (padded, packed Layout, maxDiff float64) {
-	return Must3(b.packing(cfg, args, set, rowLen))
+// trained with padding. Packing's block-diagonal causal mask (segment ids) makes them equal.
+func (b *Base) Packing(cfg lora.Config, args train.Args, set *Examples, rowLen int) PackingResult {
+	padded, packed, diff, n, err := b.packing(cfg, args, set, rowLen)
+	check(err, "packing vs padding")
+	return PackingResult{Padded: padded, Packed: packed, MaxAbsDiff: diff, Tokens: n}
 }
 
-// Must3 is Must for functions that return three values and an error.
-func Must3[A, B, C any](a A, b B, c C, err error) (A, B, C) {
-	if err != nil {
-		Fail(err)
-	}
-	return a, b, c
-}
-
-func (b *Base) packing(cfg lora.Config, args train.Args, set *Examples, rowLen int) (padded, packed Layout, maxDiff float64, err error) {
+func (b *Base) packing(cfg lora.Config, args train.Args, set *Examples, rowLen int) (padded, packed Layout, maxDiff float64, n int, err error) {
 	exs := set.Examples
 	args.MaxSteps = 0
 	padB, padSt, err := mask.PadBatches(exs, mask.BatchOptions{BatchSize: args.PerDeviceTrainBatchSize, PadID: b.PadID(), PadToMultipleOf: 8, Seed: uint64(args.Seed)})
 	if err != nil {
-		return padded, packed, 0, err
+		return padded, packed, 0, 0, err
 	}
 	rows, packSt, err := mask.Pack(exs, rowLen, b.PadID())
 	if err != nil {
-		return padded, packed, 0, err
+		return padded, packed, 0, 0, err
 	}
 	perRow := float64(len(exs)) / float64(len(rows))
 	rowsPerBatch := max(1, int(math.Round(float64(args.PerDeviceTrainBatchSize)/perRow)))
 	packB, err := mask.PackedBatches(rows, exs, rowsPerBatch)
 	if err != nil {
-		return padded, packed, 0, err
+		return padded, packed, 0, 0, err
 	}
 	padded = Layout{Name: "padding", Batches: len(padB), Rows: len(exs), Tokens: padSt.Tokens, PaddingTokens: padSt.PaddingTokens}
 	packed = Layout{Name: "packing", Batches: len(packB), Rows: len(rows), Tokens: packSt.Tokens, PaddingTokens: packSt.PaddingTokens}
@@ -233,36 +251,35 @@ func (b *Base) packing(cfg lora.Config, args train.Args, set *Examples, rowLen i
 		batches := map[bool][]mask.Batch{true: padB, false: packB}[l == &padded]
 		adapter, err := lora.New(cfg, b.Model, uint64(args.Seed))
 		if err != nil {
-			return padded, packed, 0, err
+			return padded, packed, 0, 0, err
 		}
 		tr, err := train.New(Backend(), train.LoRAModel(b.Model, adapter), args, &train.BatchLoader{Batches: batches, Shuffle: true, Seed: args.Seed}, nil)
 		if err != nil {
-			return padded, packed, 0, fmt.Errorf("%s: %w", l.Name, err)
+			return padded, packed, 0, 0, fmt.Errorf("%s: %w", l.Name, err)
 		}
 		for e := 0; e < int(math.Ceil(args.NumTrainEpochs)); e++ {
 			start := time.Now()
 			if err := tr.TrainSteps(len(batches) / max(args.GradientAccumulationSteps, 1)); err != nil {
-				return padded, packed, 0, fmt.Errorf("%s: %w", l.Name, err)
+				return padded, packed, 0, 0, fmt.Errorf("%s: %w", l.Name, err)
 			}
 			l.EpochSeconds = append(l.EpochSeconds, time.Since(start).Seconds())
 		}
 		if l == &padded {
 			if trained, err = train.TrainedAdapter(tr, adapter); err != nil {
-				return padded, packed, 0, err
+				return padded, packed, 0, 0, err
 			}
 		}
 	}
 	m := b.With(trained)
 	perExample, err := m.exampleLosses(exs) // the padded layout
 	if err != nil {
-		return padded, packed, 0, err
+		return padded, packed, 0, 0, err
 	}
 	var sumPad, sumPack float64
-	n := 0
 	for bi, pb := range packB {
 		losses, err := m.Runner.TokenLosses(pb)
 		if err != nil {
-			return padded, packed, 0, err
+			return padded, packed, 0, 0, err
 		}
 		for row, loss := range losses {
 			pos := 0
@@ -279,7 +296,7 @@ func (b *Base) packing(cfg lora.Config, args train.Args, set *Examples, rowLen i
 		}
 	}
 	padded.MeanLoss, packed.MeanLoss = sumPad/float64(max(n, 1)), sumPack/float64(max(n, 1))
-	return padded, packed, maxDiff, nil
+	return padded, packed, maxDiff, n, nil
 }
 
 // TokenCurves draws each run's eval loss against the tokens its training had processed by
@@ -331,4 +348,59 @@ func NameQuestions(convs []chat.Conversation, question string, exchanges, n int)
 		}
 	}
 	return out
+}
+
+// Answers are several models' replies to the same cases, side by side.
+type Answers struct {
+	Cases  []RecallCase
+	Models []string
+	// Replies[i][k] is model i's reply to case k; Found[i][k] whether it contains the case's Answer.
+	Replies [][]string
+	Found   [][]bool
+}
+
+// AskAll asks every case's question of each model (named by names), after the case's history,
+// greedily.
+func AskAll(cases []RecallCase, names []string, models ...*Model) Answers {
+	a := Answers{Cases: cases, Models: names}
+	for _, m := range models {
+		var replies []string
+		var found []bool
+		for _, c := range cases {
+			r := m.Reply(c.Question, c.History...)
+			replies, found = append(replies, r), append(found, strings.Contains(r, c.Answer))
+		}
+		a.Replies, a.Found = append(a.Replies, replies), append(a.Found, found)
+	}
+	return a
+}
+
+// Hits is the number of model i's replies that contain the answer.
+func (a Answers) Hits(i int) int {
+	n := 0
+	for _, f := range a.Found[i] {
+		if f {
+			n++
+		}
+	}
+	return n
+}
+
+// Table shows the cases, one row each, with every model's reply marked ✓ when it contains the
+// answer and ✗ when not, and a last row with the counts (markdown).
+func (a Answers) Table() string {
+	cell := func(s string) string { return strings.ReplaceAll(html.EscapeString(s), "|", "&#124;") }
+	var rows [][]string
+	for k, c := range a.Cases {
+		row := []string{fmt.Sprintf("%s → %s (%d exchanges before)", cell(c.Answer), cell(c.Question), len(c.History)/2)}
+		for i := range a.Models {
+			row = append(row, map[bool]string{true: "✓ ", false: "✗ "}[a.Found[i][k]]+cell(a.Replies[i][k]))
+		}
+		rows = append(rows, row)
+	}
+	total := []string{"**contains the answer / 包含答案**"}
+	for i := range a.Models {
+		total = append(total, fmt.Sprintf("**%d / %d**", a.Hits(i), len(a.Cases)))
+	}
+	return Table(append([]string{"answer → question"}, a.Models...), append(rows, total))
 }

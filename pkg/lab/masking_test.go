@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -101,8 +102,12 @@ func TestPackingKeepsLosses(t *testing.T) {
 	b := Load("", "")
 	set := b.Examples(datasets.SFTRecall, datasets.Validation, DataOptions{Limit: 24, MaxLength: 192})
 	args := Args(Set{"num_train_epochs": 2, "per_device_train_batch_size": 8, "learning_rate": 1e-2})
-	padded, packed, diff := b.Packing(LoRA(Set{"r": 4, "target_modules": "all-linear"}), args, set, 192)
-	t.Logf("%+v\n%+v\nmax difference %.3g", padded, packed, diff)
+	res := b.Packing(LoRA(Set{"r": 4, "target_modules": "all-linear"}), args, set, 192)
+	padded, packed, diff := res.Padded, res.Packed, res.MaxAbsDiff
+	t.Log(res.Table())
+	if res.Tokens != set.Supervised() {
+		t.Errorf("compared %d tokens, the set supervises %d", res.Tokens, set.Supervised())
+	}
 	if padded.Tokens != set.Tokens() || packed.Tokens != set.Tokens() {
 		t.Errorf("tokens %d (padded), %d (packed), want %d", padded.Tokens, packed.Tokens, set.Tokens())
 	}
@@ -131,5 +136,24 @@ func TestNameQuestions(t *testing.T) {
 	}
 	if got := NameQuestions(convs, "我叫什么名字？", 4, 5); len(got) != 0 {
 		t.Errorf("a 3-exchange dialogue was kept for 4 exchanges: %+v", got)
+	}
+}
+
+// TestAskAll: the replies of a model to name questions, with the check computed.
+func TestAskAll(t *testing.T) {
+	b := Load("", "")
+	cases := NameQuestions(b.Examples(datasets.SFTRecall, datasets.Validation, DataOptions{}).Conversations, "我叫什么名字？", 3, 2)
+	if len(cases) != 2 {
+		t.Fatalf("%d cases", len(cases))
+	}
+	cases[1].Answer = "" // every reply contains ""
+	a := AskAll(cases, []string{"base"}, b.With(nil))
+	if len(a.Replies) != 1 || len(a.Replies[0]) != 2 || !a.Found[0][1] || a.Found[0][0] != strings.Contains(a.Replies[0][0], cases[0].Answer) {
+		t.Fatalf("%+v", a)
+	}
+	tab := a.Table()
+	t.Log(tab)
+	if !strings.Contains(tab, fmt.Sprintf("**%d / 2**", a.Hits(0))) || strings.Count(tab, "\n") != 5 {
+		t.Errorf("table:\n%s", tab)
 	}
 }
