@@ -229,7 +229,8 @@ func (b *Base) Packing(cfg lora.Config, args train.Args, set *Examples, rowLen i
 
 func (b *Base) packing(cfg lora.Config, args train.Args, set *Examples, rowLen int) (padded, packed Layout, maxDiff float64, n int, err error) {
 	exs := set.Examples
-	args.MaxSteps = 0
+	args.MaxSteps = -1 // num_train_epochs decides
+	args, _ = FitBatches(args, b.Model.Config.VocabSize, rowLen, 0)
 	padB, padSt, err := mask.PadBatches(exs, mask.BatchOptions{BatchSize: args.PerDeviceTrainBatchSize, PadID: b.PadID(), PadToMultipleOf: 8, Seed: uint64(args.Seed)})
 	if err != nil {
 		return padded, packed, 0, 0, err
@@ -307,11 +308,7 @@ func (rs Runs) TokenCurves(title string) plot.Chart {
 	for _, r := range rs {
 		s := plot.Series{Name: r.Name}
 		for _, e := range r.Evals {
-			x := 0.0
-			if e.Step > 0 && e.Step <= len(r.StepRealTokens) {
-				x = float64(r.StepRealTokens[e.Step-1])
-			}
-			s.X, s.Y = append(s.X, x), append(s.Y, e.Loss)
+			s.X, s.Y = append(s.X, float64(r.tokensAt(e.Step))), append(s.Y, e.Loss)
 		}
 		series = append(series, s)
 	}
@@ -403,4 +400,23 @@ func (a Answers) Table() string {
 		total = append(total, fmt.Sprintf("**%d / %d**", a.Hits(i), len(a.Cases)))
 	}
 	return Table(append([]string{"answer → question"}, a.Models...), append(rows, total))
+}
+
+// TokensToReach returns the real tokens the run had processed (padding aside) at its first
+// evaluation whose eval loss is at most loss, and whether one was.
+func (r *Run) TokensToReach(loss float64) (int64, bool) {
+	for _, e := range r.Evals {
+		if e.Loss <= loss {
+			return r.tokensAt(e.Step), true
+		}
+	}
+	return 0, false
+}
+
+// tokensAt is the real tokens processed after step (0 before the first).
+func (r *Run) tokensAt(step int) int64 {
+	if step <= 0 || len(r.StepRealTokens) == 0 {
+		return 0
+	}
+	return r.StepRealTokens[min(step, len(r.StepRealTokens))-1]
 }

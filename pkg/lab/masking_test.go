@@ -157,3 +157,28 @@ func TestAskAll(t *testing.T) {
 		t.Errorf("table:\n%s", tab)
 	}
 }
+
+// TestTokensProcessedPerStep: a run records the real tokens processed after every step, the
+// x axis of TokenCurves and what TokensToReach reads.
+func TestTokensProcessedPerStep(t *testing.T) {
+	b := Load("", "")
+	LiveCharts = false
+	set := b.Examples(datasets.SFTRecall, datasets.Validation, DataOptions{Limit: 24, MaxLength: 192})
+	r := b.FineTune("tokens", LoRA(Set{"r": 4}), Args(Set{"max_steps": 3, "per_device_train_batch_size": 4, "eval_steps": 2, "learning_rate": 1e-2}), set, set.First(8))
+	if len(r.StepRealTokens) != 3 || r.StepRealTokens[2] != r.RealTokens || r.StepRealTokens[0] <= 0 || r.StepRealTokens[1] <= r.StepRealTokens[0] {
+		t.Fatalf("tokens after each step %v, in all %d", r.StepRealTokens, r.RealTokens)
+	}
+	if len(r.Evals) != 3 || r.Evals[1].Step != 2 {
+		t.Fatalf("evaluations at steps %+v", r.Evals)
+	}
+	if n, ok := r.TokensToReach(r.Evals[1].Loss); !ok || (r.Evals[0].Loss > r.Evals[1].Loss && n != r.StepRealTokens[1]) {
+		t.Errorf("TokensToReach(loss at step 2) = %d, %v; tokens after step 2: %d", n, ok, r.StepRealTokens[1])
+	}
+	if _, ok := r.TokensToReach(-1); ok {
+		t.Error("a negative loss was reached")
+	}
+	opt := Runs{r}.TokenCurves("t")
+	if opt == nil {
+		t.Fatal("no chart")
+	}
+}
