@@ -29,9 +29,9 @@ type MethodLosses struct {
 	MeanLoss   float64
 	// PerTurn has the same per assistant turn (0 = the first reply, as mask.Example.Turn).
 	PerTurn []TurnLosses
-	// Samples and Processed are the samples and the tokens the forward passes process
-	// (padding aside) under methods 1, 2 and 3: the cost of each.
-	Samples, Processed [3]int
+	// Samples, Processed and Supervised are the samples, the tokens the forward passes process
+	// (padding aside: the cost) and the tokens supervised under methods 1, 2 and 3.
+	Samples, Processed, Supervised [3]int
 }
 
 // TurnLosses is MethodLosses' comparison for the replies of one assistant turn.
@@ -70,6 +70,7 @@ func (m *Model) compareMethods(convs []chat.Conversation) (MethodLosses, error) 
 			res.Samples[k] += len(exs)
 			for _, ex := range exs {
 				res.Processed[k] += ex.Len()
+				res.Supervised[k] += ex.Supervised()
 			}
 			switch s {
 			case mask.SplitPerTurn:
@@ -143,7 +144,7 @@ func (r MethodLosses) String() string {
 		s += fmt.Sprintf("  reply %d: %5d tokens, max difference %.2g, mean loss %.3f\n", t.Turn+1, t.Tokens, t.MaxAbsDiff, t.MeanLoss)
 	}
 	for k, name := range []string{"method 1 (last turn only)", "method 2 (split per turn)", "method 3 (all assistant turns)"} {
-		s += fmt.Sprintf("  %-31s %4d samples, %6d tokens processed\n", name, r.Samples[k], r.Processed[k])
+		s += fmt.Sprintf("  %-31s %4d samples, %6d tokens processed, %5d supervised\n", name, r.Samples[k], r.Processed[k], r.Supervised[k])
 	}
 	return s
 }

@@ -61,6 +61,9 @@ func TestMethod3EqualsMethod2(t *testing.T) {
 	if r.Samples[0] != 6 || r.Samples[2] != 6 || r.Samples[1] < 18 {
 		t.Errorf("samples %v, want 6, ≥ 18, 6", r.Samples)
 	}
+	if r.Supervised[1] != supervised || r.Supervised[2] != supervised || r.Supervised[0] >= supervised {
+		t.Errorf("supervised %v: methods 2 and 3 should supervise all %d reply tokens, method 1 fewer", r.Supervised, supervised)
+	}
 	if r.Processed[0] != r.Processed[2] || r.Processed[1] < 2*r.Processed[2] {
 		t.Errorf("tokens processed %v: method 3 should cost method 1's, method 2 at least twice that (≥ 3 exchanges)", r.Processed)
 	}
