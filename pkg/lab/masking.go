@@ -188,7 +188,7 @@ type Layout struct {
 
 // PaddingShare is PaddingTokens / (Tokens + PaddingTokens).
 func (l Layout) PaddingShare() float64 {
-	return float64(l.PaddingTokens) / float64(max(l.Tokens+l.PaddingTokens, 1))
+	return mask.PadStats{Tokens: l.Tokens, PaddingTokens: l.PaddingTokens}.PaddingFraction()
 }
 
 // PackingResult is padding against packing on one training set (Base.Packing).
