@@ -313,7 +313,8 @@ func (rs Runs) TokenCurves(title string) plot.Chart {
 		}
 		series = append(series, s)
 	}
-	return plot.Lines(plot.LineOptions{Title: title, XName: "tokens processed", YName: "eval loss"}, series...)
+	return plot.Lines(plot.LineOptions{Title: title, Subtitle: "x: real tokens the training had processed (padding aside) / 训练已处理的真实 token（不含填充）",
+		XName: "tokens processed", YName: "eval loss"}, series...)
 }
 
 // RecallCase is a dialogue cut before a question whose answer the user stated turns earlier.
