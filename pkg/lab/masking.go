@@ -149,12 +149,18 @@ func (r MethodLosses) String() string {
 	return s
 }
 
-// exampleLosses computes the per-token losses of examples (llama.Runner.TokenLosses), 16 at a
-// time in padded batches: out[i][t] is the loss of examples[i]'s label t.
+// exampleLosses computes the per-token losses of examples (llama.Runner.TokenLosses) in padded
+// batches of up to 16, fewer when their logits would exceed LogitsBudget: out[i][t] is the
+// loss of examples[i]'s label t.
 func (m *Model) exampleLosses(exs []mask.Example) ([][]float32, error) {
+	longest := 8
+	for _, ex := range exs {
+		longest = max(longest, (ex.Len()+7)/8*8)
+	}
+	n := int(min(16, max(1, LogitsBudget/(int64(longest)*int64(m.Base.Model.Config.VocabSize)*4))))
 	out := make([][]float32, 0, len(exs))
-	for s := 0; s < len(exs); s += 16 {
-		part := exs[s:min(s+16, len(exs))]
+	for s := 0; s < len(exs); s += n {
+		part := exs[s:min(s+n, len(exs))]
 		b, err := mask.PadBatch(part, m.Base.PadID(), 8)
 		if err != nil {
 			return nil, err
