@@ -90,7 +90,9 @@ type Run struct {
 	// RealTokens counts the tokens of the training batches without their padding (the
 	// history's Tokens count B×T positions, padding included).
 	RealTokens int64
-	Counts     lora.Counts
+	// StepRealTokens[s] is RealTokens after step s+1 (TokenCurves' x axis).
+	StepRealTokens []int64
+	Counts         lora.Counts
 	// Dir is the run's folder: run.gob and adapter/ (PEFT files).
 	Dir string
 
@@ -192,6 +194,10 @@ func (b *Base) fineTune(name string, params Set, cfg lora.Config, args train.Arg
 	tr, err := train.New(Backend(), train.LoRAModel(b.Model, adapter), r.Args, trainData, evalData)
 	check(err, "run %s", name)
 	progress.Attach(tr, nil)
+	tr.Attach(train.Hook{OnStep: func(*train.Trainer, train.Record) error {
+		r.StepRealTokens = append(r.StepRealTokens, trainData.tokens)
+		return nil
+	}})
 	if live && plot.InNotebook() {
 		// Loss curves redrawn while training (at most every 2 s), cleared at the end: the cell draws what it keeps.
 		chart, last := plot.NewLive(), time.Time{}

@@ -30,6 +30,7 @@ type Runner struct {
 	names   []string          // graph weight inputs, in order
 	tensors []*tensors.Tensor // matching tensors
 	logits  *Exec
+	losses  *Exec // TokenLosses' graph, made on first use
 	gen     *generator
 }
 
