@@ -6,7 +6,9 @@
 // Semantics (HF PEFT, peft/tuners/lora): scaling = lora_alpha / r (lora_alpha / sqrt(r) with
 // use_rslora); Linear: y = W x + B(A(dropout(x))) · scaling with A [r, in], B [out, r];
 // Embedding: y = E[ids] + (Aᵀ[ids] · Bᵀ) · scaling with lora_embedding_A [r, vocab] and
-// lora_embedding_B [dim, r]. Base weights stay frozen: only the adapter's tensors are trainable.
+// lora_embedding_B [dim, r]. With use_dora, Linear modules are DoRA's (dora.go): a trained
+// magnitude m [out] rescales each row of W + B·A·scaling to norm m. Base weights stay frozen:
+// only the adapter's tensors are trainable.
 package lora
 
 import (

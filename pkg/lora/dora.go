@@ -28,6 +28,14 @@ import (
 // gradient (paper §4.3; PEFT's weight_norm.detach()): m gets a gradient through k, A and B only
 // through B(A(x̃)).
 //
+// Cost: the norm needs B·A ([out, in], r multiply-adds per weight) and the float32 base weight
+// in every forward pass, generation included (merge the adapter to generate at LoRA's speed);
+// with dropout acting, the base term is one more matmul of the base layer's size, whose backward
+// pass keeps the float32 weight. Measured on this machine (random Llama, hidden 1024, 6 layers,
+// bfloat16 base, gradient checkpointing, 4×256 tokens, r=16 on all seven projections): peak
+// RSS 685 MB LoRA / 735 MB DoRA without dropout, 717 / 1069 MB with lora_dropout=0.1 (about the
+// float32 copies of the adapted weights, 308 MB, more). Step time: train.BenchmarkDoRAStep.
+//
 // PEFT saves m as "<module>.lora_magnitude_vector" [out] (its ".default.weight" dropped) and
 // counts it in print_trainable_parameters. Merging gives W' itself (bias unchanged); the merged
 // weight keeps no record of ‖W + s·B·A‖, so a DoRA merge cannot be undone (PEFT caches the norm

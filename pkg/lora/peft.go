@@ -120,13 +120,17 @@ func Load(dir string, base *llama.Config) (*Adapter, error) {
 			name = strings.Replace(strings.Replace(name, ".lora_A.default.", ".lora_A.", 1), ".lora_B.default.", ".lora_B.", 1)
 			name = strings.Replace(name, ".base_layer.bias", ".bias", 1)
 			if module, ok := strings.CutSuffix(name, ".base_layer.weight"); ok {
-				// PEFT's save_embedding_layers (on by default when an embedding is targeted) also
-				// stores the frozen base embedding; it must be the base model's, which is used.
-				if m, ok := plan.Module(module); ok && m.Kind == KindEmbedding {
-					if info, _ := sf.Info(n); slices.Equal(info.Shape, []int{m.In, m.Out}) {
+				// PEFT's save_embedding_layers (on by default when embed_tokens or lm_head is
+				// targeted) also stores the frozen base weight; it must be the base model's, which is used.
+				if m, ok := plan.Module(module); ok {
+					want := []int{m.Out, m.In} // Linear W [out, in]
+					if m.Kind == KindEmbedding {
+						want = []int{m.In, m.Out} // E [vocab, dim]
+					}
+					if info, _ := sf.Info(n); slices.Equal(info.Shape, want) {
 						continue
 					}
-					return nil, fmt.Errorf("%s: tensor %q does not have the base embedding's shape [%d %d]", path, n, m.In, m.Out)
+					return nil, fmt.Errorf("%s: tensor %q does not have the base weight's shape %v", path, n, want)
 				}
 			}
 			if _, ok := a.Tensors[name]; !ok {

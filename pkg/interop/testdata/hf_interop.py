@@ -98,6 +98,9 @@ PEFT_CASES = {
     "tiny_dora": dict(base="tiny_base", cfg=dict(
         target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         r=8, lora_alpha=16, lora_dropout=0.1, use_dora=True, rank_pattern={"down_proj": 4})),
+    # DoRA on lm_head: PEFT's save_embedding_layers (on for lm_head) also stores its base weight
+    "dora_lm_head": dict(base="llama_gqa", cfg=dict(
+        target_modules=["q_proj", "lm_head"], r=4, lora_alpha=8, use_dora=True)),
     # DoRA with q/k/v biases trained (lora_only) and rsLoRA on Qwen2
     "qwen2_dora_bias": dict(base="qwen2_bias_tied", cfg=dict(
         target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], bias="lora_only", r=4, lora_alpha=8,
