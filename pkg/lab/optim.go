@@ -315,3 +315,14 @@ func (st BatchStudy) Table() string {
 	return Table([]string{"batch", "steps", "lr: final eval loss", "best lr", "fitted lr", "final eval",
 		fmt.Sprintf("tokens to %.4f", st.Target), "seconds to it", "B×T/s", "padding"}, rows)
 }
+
+// MaxLossGap is the largest |training loss − ref's training loss| at the same step, over the
+// steps both runs took: how far two runs that should be equal (e.g. a batch of 8 against 4×2
+// with accumulation) drift apart.
+func (r *Run) MaxLossGap(ref *Run) float64 {
+	gap := 0.0
+	for i := range min(len(r.History), len(ref.History)) {
+		gap = max(gap, math.Abs(r.History[i].Loss-ref.History[i].Loss))
+	}
+	return gap
+}

@@ -114,6 +114,23 @@ func TestEvalPointsAndReach(t *testing.T) {
 	}
 }
 
+func TestMaxLossGap(t *testing.T) {
+	run := func(losses ...float64) *Run {
+		r := &Run{}
+		for i, l := range losses {
+			r.History = append(r.History, train.Record{Step: i + 1, Loss: l})
+		}
+		return r
+	}
+	ref := run(3, 2, 1)
+	if g := run(3, 2.5, 0.9).MaxLossGap(ref); math.Abs(g-0.5) > 1e-12 {
+		t.Errorf("gap %g, want 0.5", g)
+	}
+	if g := run(3, 2).MaxLossGap(ref); g != 0 {
+		t.Errorf("shorter run: gap %g, want 0 over the common steps", g)
+	}
+}
+
 func TestLoRANorms(t *testing.T) {
 	r := &Run{Name: "norms", adapter: &lora.Adapter{Tensors: map[string]*tensors.Tensor{
 		"m.layers.0.q_proj.lora_A.weight": tensors.FromValue([][]float32{{3, 4}}),

@@ -16,8 +16,9 @@ gradients of some steps (gradients cycle through scales 0.02–20):
 
 * "adam_l2_hf_groups": HF Trainer's decay / no-decay groups, wd=0.5, warmup+cosine,
   clip_grad_norm_(1.0) — clipping acts on the loss gradient only; Adam adds wd·p afterwards.
-* "adam_l2_loraplus": PEFT's LoRA+ groups (lora_B at 16× the rate), wd=0.2, no clipping: under
-  L2 the decay is part of the gradient, so the groups' rates do not scale it as AdamW's lr·wd.
+* "adam_l2_loraplus": PEFT's LoRA+ groups (lora_B at 16× the rate), wd=0.2, no clipping: in
+  every group the decay joins the gradient and is divided by sqrt(v̂) with it, then scaled by the
+  group's rate.
 """
 
 import json
