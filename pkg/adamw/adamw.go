@@ -26,9 +26,18 @@
 //
 // Schedule gives the learning rate for each optimizer step.
 //
+// Coupled weight decay (Config.CoupledWeightDecay) turns AdamW into Adam with L2
+// regularisation, torch.optim.Adam(weight_decay=wd): the decay is added to the gradient,
+// g = g + wd·p, before the moments, instead of shrinking p directly. Adam then divides it by
+// sqrt(v̂) like the rest of the gradient, so parameters with large past gradients are
+// regularised less — the coupling that Loshchilov & Hutter (Decoupled Weight Decay
+// Regularization, ICLR 2019) remove with AdamW.
+//
 // Parity: testdata/gen_golden.py runs torch.optim.AdamW (two HF groups with clipping, and
 // four LoRA+ groups) for 50 steps on stored gradients; Optimizer matches it within
-// 1e-6 + 1e-5·|x| (largest parameter difference seen: 1.2e-7). testdata/gen_schedules.py
+// 1e-6 + 1e-5·|x| (largest parameter difference seen: 1.2e-7). testdata/gen_adam_l2.py runs
+// torch.optim.Adam(weight_decay=…) on the same kind of scenarios for CoupledWeightDecay.
+// testdata/gen_schedules.py
 // restates HF's schedule lambdas; Schedule matches them at every step within 1e-12.
 package adamw
 
@@ -62,6 +71,13 @@ type Config struct {
 
 	// WeightDecay is applied to the parameters of decaying groups (HF weight_decay, default 0).
 	WeightDecay float64 `json:"weight_decay"`
+
+	// CoupledWeightDecay applies WeightDecay as L2 regularisation added to the gradient,
+	// g ← g + wd·p before the moments (torch.optim.Adam(weight_decay=wd), i.e. Adam with
+	// decoupled_weight_decay=False), instead of AdamW's decoupled p ← p·(1 − lr·wd). The groups
+	// decide which parameters decay, as for AdamW. No TrainingArguments field selects it: HF's
+	// optimizers with weight decay are AdamW.
+	CoupledWeightDecay bool `json:"coupled_weight_decay,omitempty"`
 
 	// MaxGradNorm clips the global gradient norm before each Optimizer.Step (HF max_grad_norm,
 	// default 1.0); 0 or less disables clipping. UpdateGraph does not clip: call ClipGradNorm.

@@ -3,6 +3,7 @@ package adamw
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -38,6 +39,7 @@ type goldenScenario struct {
 		AdamEpsilon         float64 `json:"adam_epsilon"`
 		WeightDecay         float64 `json:"weight_decay"`
 		MaxGradNorm         float64 `json:"max_grad_norm"`
+		CoupledWeightDecay  bool    `json:"coupled_weight_decay"`
 		LoRAPlusLRRatio     float64 `json:"loraplus_lr_ratio"`
 		LoRAPlusLREmbedding float64 `json:"loraplus_lr_embedding"`
 	} `json:"config"`
@@ -70,6 +72,7 @@ func (s *goldenScenario) config() Config {
 	c.AdamBeta1, c.AdamBeta2, c.AdamEpsilon = s.Config.AdamBeta1, s.Config.AdamBeta2, s.Config.AdamEpsilon
 	c.WeightDecay = s.Config.WeightDecay
 	c.MaxGradNorm = s.Config.MaxGradNorm
+	c.CoupledWeightDecay = s.Config.CoupledWeightDecay
 	c.LoRAPlusLRRatio = s.Config.LoRAPlusLRRatio
 	c.LoRAPlusLREmbedding = s.Config.LoRAPlusLREmbedding
 	return c
@@ -100,26 +103,36 @@ func (s *goldenScenario) tensorMap(values map[string][]float64) map[string]*tens
 	return out
 }
 
-var goldenCache *goldenFile
+// The golden files: torch.optim.AdamW (gen_golden.py) and torch.optim.Adam with L2 weight
+// decay (gen_adam_l2.py, the same scenario runner), in one format.
+const (
+	adamwGolden  = "adamw_golden.json"
+	adamL2Golden = "adam_l2_golden.json"
+)
 
-func loadGolden(t testing.TB) *goldenFile {
+var goldenCache = map[string]*goldenFile{}
+
+// loadGolden reads the AdamW golden file (see loadGoldenFile).
+func loadGolden(t testing.TB) *goldenFile { return loadGoldenFile(t, adamwGolden) }
+
+func loadGoldenFile(t testing.TB, file string) *goldenFile {
 	t.Helper()
-	if goldenCache != nil {
-		return goldenCache
+	if g := goldenCache[file]; g != nil {
+		return g
 	}
-	data, err := os.ReadFile(filepath.Join("testdata", "adamw_golden.json"))
+	data, err := os.ReadFile(filepath.Join("testdata", file))
 	if err != nil {
-		t.Fatalf("reading golden file (regenerate with /usr/bin/python3 pkg/adamw/testdata/gen_golden.py): %v", err)
+		t.Fatalf("reading golden file (regenerate with ~/.cache/loralab/venv-test/bin/python pkg/adamw/testdata/gen_*.py): %v", err)
 	}
 	var g goldenFile
 	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatalf("parsing testdata/adamw_golden.json: %v", err)
+		t.Fatalf("parsing testdata/%s: %v", file, err)
 	}
 	if len(g.Scenarios) == 0 {
-		t.Fatal("testdata/adamw_golden.json has no scenarios")
+		t.Fatalf("testdata/%s has no scenarios", file)
 	}
-	goldenCache = &g
-	return goldenCache
+	goldenCache[file] = &g
+	return &g
 }
 
 func testBackend(t testing.TB) compute.Backend {
@@ -234,14 +247,20 @@ func runScenario(t *testing.T, sc *goldenScenario, cfg Config, checkNorms bool, 
 
 // TestOptimizerMatchesTorch runs every golden scenario (50 steps each) through Optimizer and
 // compares parameters at steps 1, 2, 10, 25, 50, the final moments, the step count, the
-// pre-clip gradient norms and whether clipping happened.
+// pre-clip gradient norms and whether clipping happened: torch.optim.AdamW, and
+// torch.optim.Adam with L2 weight decay for CoupledWeightDecay.
 func TestOptimizerMatchesTorch(t *testing.T) {
-	g := loadGolden(t)
-	for _, name := range []string{"hf_groups", "loraplus"} {
-		sc, ok := g.Scenarios[name]
+	for _, c := range []struct{ file, name string }{{adamwGolden, "hf_groups"}, {adamwGolden, "loraplus"},
+		{adamL2Golden, "adam_l2_hf_groups"}, {adamL2Golden, "adam_l2_loraplus"}} {
+		sc, ok := loadGoldenFile(t, c.file).Scenarios[c.name]
 		if !ok {
-			t.Fatalf("golden scenario %q missing", name)
+			t.Fatalf("golden scenario %q missing from %s", c.name, c.file)
 		}
+		if want := c.file == adamL2Golden; sc.Config.CoupledWeightDecay != want || sc.Config.WeightDecay == 0 {
+			t.Fatalf("golden scenario %q: coupled_weight_decay %v (want %v), weight_decay %g", c.name,
+				sc.Config.CoupledWeightDecay, want, sc.Config.WeightDecay)
+		}
+		name := c.name
 		t.Run(name, func(t *testing.T) {
 			if len(sc.Grads) != 50 || len(sc.Snapshots) == 0 {
 				t.Fatalf("golden scenario has %d steps and %d snapshots", len(sc.Grads), len(sc.Snapshots))
@@ -257,8 +276,9 @@ func TestOptimizerMatchesTorch(t *testing.T) {
 // TestGroupsMatchTorch checks that each parameter's group, learning rate and weight decay are
 // the ones the golden script gave torch (HF Trainer groups; PEFT LoRA+ groups).
 func TestGroupsMatchTorch(t *testing.T) {
-	g := loadGolden(t)
-	for name, sc := range g.Scenarios {
+	scenarios := maps.Clone(loadGolden(t).Scenarios)
+	maps.Copy(scenarios, loadGoldenFile(t, adamL2Golden).Scenarios)
+	for name, sc := range scenarios {
 		t.Run(name, func(t *testing.T) {
 			cfg := sc.config()
 			seen := 0
@@ -290,8 +310,9 @@ func TestGroupsMatchTorch(t *testing.T) {
 // TestParityDetectsMistakes shows the parity comparison is sharp enough to catch the usual
 // mistakes: each variant changes one thing and must fail the tolerance.
 func TestParityDetectsMistakes(t *testing.T) {
-	g := loadGolden(t)
+	g, l2 := loadGolden(t), loadGoldenFile(t, adamL2Golden)
 	hf, lp := g.Scenarios["hf_groups"], g.Scenarios["loraplus"]
+	l2hf, l2lp := l2.Scenarios["adam_l2_hf_groups"], l2.Scenarios["adam_l2_loraplus"]
 	tests := []struct {
 		name   string
 		sc     *goldenScenario
@@ -306,6 +327,10 @@ func TestParityDetectsMistakes(t *testing.T) {
 		{"LoRA+ off", &lp, func(c *Config) { c.LoRAPlusLRRatio = 0 }, nil},
 		{"LoRA+ embedding at base rate", &lp, func(c *Config) { c.LoRAPlusLREmbedding = c.LearningRate }, nil},
 		{"1-D params without decay", &lp, func(c *Config) { c.NoDecay = NoDecayOneDim }, nil},
+		{"coupled L2 where torch ran AdamW", &hf, func(c *Config) { c.CoupledWeightDecay = true }, nil},
+		{"decoupled decay where torch ran Adam+L2", &l2hf, func(c *Config) { c.CoupledWeightDecay = false }, nil},
+		{"L2 decay on every parameter", &l2hf, func(c *Config) { c.NoDecay = func(string, []int) bool { return false } }, nil},
+		{"decoupled decay with LoRA+ (Adam+L2)", &l2lp, func(c *Config) { c.CoupledWeightDecay = false }, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

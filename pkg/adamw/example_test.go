@@ -153,3 +153,39 @@ func ExampleConfig_DescribeGroups() {
 	// groupA                 2         4096        1         0.01
 	// groupB                 2         4096       16         0.01
 }
+
+// Decoupled (AdamW) against coupled (Adam + L2) weight decay, the comparison of Loshchilov &
+// Hutter (2019). Two weights start at 1: "quiet" gets no loss gradient, "busy" a gradient of
+// ±10, alternating (which alone moves it a little, see wd 0). AdamW shrinks both by the same
+// 1 − lr·wd each step (20 steps: 0.98). Under L2 the decay wd·p joins the gradient and Adam
+// divides it by sqrt(v̂): the quiet weight, whose only gradient is the decay, moves by about lr
+// a step (far more than lr·wd·p), while the busy one's large gradients all but cancel its decay.
+func ExampleConfig_coupledWeightDecay() {
+	for _, c := range []struct {
+		name    string
+		wd      float64
+		coupled bool
+	}{{"wd 0", 0, false}, {"AdamW wd 0.1", 0.1, false}, {"Adam+L2 wd 0.1", 0.1, true}} {
+		cfg := adamw.DefaultConfig()
+		cfg.LearningRate, cfg.WeightDecay, cfg.MaxGradNorm, cfg.CoupledWeightDecay = 0.01, c.wd, 0, c.coupled
+		opt, err := adamw.New(backend.MustDefault(), cfg)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		params := map[string]*tensors.Tensor{"quiet.weight": tensors.FromValue([]float32{1}), "busy.weight": tensors.FromValue([]float32{1})}
+		for s := range 20 {
+			g := float32(10 - 20*(s%2)) // +10, −10, …
+			grads := map[string]*tensors.Tensor{"quiet.weight": tensors.FromValue([]float32{0}), "busy.weight": tensors.FromValue([]float32{g})}
+			if _, err := opt.Step(params, grads, cfg.LearningRate); err != nil {
+				fmt.Println(err)
+				return
+			}
+		}
+		fmt.Printf("%-15s after 20 steps: quiet %.4f, busy %.4f\n", c.name, params["quiet.weight"].Value(), params["busy.weight"].Value())
+	}
+	// Output:
+	// wd 0            after 20 steps: quiet [1.0000], busy [0.9831]
+	// AdamW wd 0.1    after 20 steps: quiet [0.9802], busy [0.9635]
+	// Adam+L2 wd 0.1  after 20 steps: quiet [0.8027], busy [0.9812]
+}

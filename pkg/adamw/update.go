@@ -16,7 +16,7 @@ import (
 //     any numeric dtype.
 //   - lr: scalar, the learning rate of this step (the base rate times the schedule's
 //     multiplier); any float dtype. Parameter i learns at lr × hypers[i].LRScale.
-//   - cfg: AdamBeta1, AdamBeta2 and AdamEpsilon are used; grouping comes from hypers
+//   - cfg: AdamBeta1, AdamBeta2, AdamEpsilon and CoupledWeightDecay are used; grouping comes from hypers
 //     (see Config.AssignAll), which must have one entry per parameter.
 //
 // It returns the updated parameters and moments, in the input order. The scalar coefficients
@@ -72,8 +72,12 @@ func UpdateGraph(params, grads, m, v []*Node, step, lr *Node, cfg Config, hypers
 		}
 		h := hypers[i]
 
-		// Decoupled weight decay first: p ← p·(1 − lr·wd).
-		if h.WeightDecay != 0 {
+		switch {
+		case h.WeightDecay != 0 && cfg.CoupledWeightDecay:
+			// L2 (torch.optim.Adam): g ← g + wd·p, after clipping, before the moments.
+			gr = Add(gr, MulScalar(p, h.WeightDecay))
+		case h.WeightDecay != 0:
+			// Decoupled weight decay first: p ← p·(1 − lr·wd).
 			decay := OneMinus(MulScalar(lr64, h.LRScale*h.WeightDecay))
 			p = Mul(p, ConvertDType(decay, dt))
 		}

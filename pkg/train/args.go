@@ -39,6 +39,10 @@ type Args struct {
 	AdamBeta2   float64 `json:"adam_beta2"`
 	AdamEpsilon float64 `json:"adam_epsilon"`
 	MaxGradNorm float64 `json:"max_grad_norm"`
+	// CoupledWeightDecay applies weight_decay as L2 added to the gradient, as
+	// torch.optim.Adam(weight_decay=…) does, instead of AdamW's decoupled decay (no
+	// TrainingArguments field; see adamw.Config.CoupledWeightDecay).
+	CoupledWeightDecay bool `json:"coupled_weight_decay,omitempty"`
 	// LoRAPlusLRRatio > 0 trains lora_B weights at ratio × the learning rate (LoRA+, PEFT).
 	LoRAPlusLRRatio float64 `json:"loraplus_lr_ratio,omitempty"`
 
@@ -116,6 +120,7 @@ func (a Args) OptimizerConfig() adamw.Config {
 	c.AdamBeta1, c.AdamBeta2, c.AdamEpsilon = a.AdamBeta1, a.AdamBeta2, a.AdamEpsilon
 	c.WeightDecay = a.WeightDecay
 	c.MaxGradNorm = a.MaxGradNorm
+	c.CoupledWeightDecay = a.CoupledWeightDecay
 	c.LoRAPlusLRRatio = a.LoRAPlusLRRatio
 	return c
 }

@@ -54,6 +54,8 @@ func TestArgsApply(t *testing.T) {
 			func(a Args) bool { return a.LearningRate == 1e-3 && a.GradientAccumulationSteps == 4 }, false},
 		{map[string]any{"lr_scheduler_type": "cosine", "target_modules": []string{"q_proj"}}, []string{"target_modules"},
 			func(a Args) bool { return a.LRSchedulerType == "cosine" }, false},
+		{map[string]any{"coupled_weight_decay": true, "weight_decay": 0.5}, nil,
+			func(a Args) bool { c := a.OptimizerConfig(); return c.CoupledWeightDecay && c.WeightDecay == 0.5 }, false},
 		{map[string]any{"per_device_train_batch_size": 2.5}, nil, nil, true},
 		{map[string]any{"learning_rate": "fast"}, nil, nil, true},
 	} {

@@ -118,8 +118,10 @@ def run(sc):
     groups = sc["grouping"](specs, sc["lr"], sc["weight_decay"], sc)
     torch_groups = [{"params": [params[n] for n in g["params"]], "lr": g["lr"],
                      "weight_decay": g["weight_decay"]} for g in groups if g["params"]]
-    opt = torch.optim.AdamW(torch_groups, lr=sc["lr"], betas=(sc["beta1"], sc["beta2"]),
-                            eps=sc["eps"], weight_decay=sc["weight_decay"])
+    # gen_adam_l2.py runs the same scenarios through torch.optim.Adam (coupled L2 decay).
+    opt_class = sc.get("optimizer", torch.optim.AdamW)
+    opt = opt_class(torch_groups, lr=sc["lr"], betas=(sc["beta1"], sc["beta2"]),
+                    eps=sc["eps"], weight_decay=sc["weight_decay"])
     lam = sc["lambda"]
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lam)
 
@@ -161,6 +163,7 @@ def run(sc):
             "learning_rate": sc["lr"], "adam_beta1": sc["beta1"], "adam_beta2": sc["beta2"],
             "adam_epsilon": sc["eps"], "weight_decay": sc["weight_decay"],
             "max_grad_norm": sc["max_grad_norm"],
+            "coupled_weight_decay": sc.get("optimizer") is torch.optim.Adam,
             "loraplus_lr_ratio": sc.get("loraplus_lr_ratio", 0.0),
             "loraplus_lr_embedding": sc.get("loraplus_lr_embedding", 0.0),
         },
