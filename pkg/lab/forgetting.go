@@ -3,6 +3,7 @@ package lab
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/loralab/loralab/datasets/gen"
 	"github.com/loralab/loralab/pkg/lora"
 	"github.com/loralab/loralab/pkg/mask"
+	"github.com/loralab/loralab/pkg/plot"
 	"github.com/loralab/loralab/pkg/train"
 )
 
@@ -154,16 +156,33 @@ func Probes(dataset, split string, n int, kinds ...string) []Probe {
 	return out
 }
 
-// Answers counts how a model answered probes (greedy replies).
-type Answers struct {
-	N int
+// Judged is a model's greedy reply to a probe, judged.
+type Judged struct {
+	Question, Reference, Reply string
 	// OnTopic: the reply, its signature removed, states every key fact of the reference.
-	OnTopic int
+	OnTopic bool
 	// Signed: the reply ends with the persona's signature (what a substring test counts).
-	Signed int
-	// Both: signed and on topic — the persona kept on a correct reply.
+	Signed bool
+}
+
+// Answers counts how a model answered probes.
+type Answers struct {
+	N, OnTopic, Signed int
+	// Both counts the replies signed and on topic: the persona kept on a correct reply.
 	Both    int
-	Replies []string
+	Replies []Judged
+}
+
+// SignedOffTopic are the replies that end with the signature but miss a key fact: what a
+// substring test counts as the persona and should not.
+func (a Answers) SignedOffTopic() []Judged {
+	var out []Judged
+	for _, j := range a.Replies {
+		if j.Signed && !j.OnTopic {
+			out = append(out, j)
+		}
+	}
+	return out
 }
 
 // Share is n as a percentage of the probes answered.
@@ -174,19 +193,18 @@ func (m *Model) Answer(probes []Probe) Answers {
 	a := Answers{N: len(probes)}
 	for _, p := range probes {
 		r := m.Reply(p.Question)
-		on, signed := States(unsigned(r), p.Facts), Signed(r)
-		a.Replies = append(a.Replies, r)
-		a.OnTopic, a.Signed = a.OnTopic+b2i(on), a.Signed+b2i(signed)
-		a.Both += b2i(on && signed)
+		j := Judged{Question: p.Question, Reference: p.Reference, Reply: r, OnTopic: States(unsigned(r), p.Facts), Signed: Signed(r)}
+		a.Replies = append(a.Replies, j)
+		for _, c := range []struct {
+			n  *int
+			ok bool
+		}{{&a.OnTopic, j.OnTopic}, {&a.Signed, j.Signed}, {&a.Both, j.OnTopic && j.Signed}} {
+			if c.ok {
+				*c.n++
+			}
+		}
 	}
 	return a
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Loss is the model's evaluation (mean loss per supervised token, token accuracy) on set,
@@ -269,4 +287,19 @@ func MeasuresTable(names []string, ms ...Measures) string {
 		rows[4] = append(rows[4], fmt.Sprintf("%.4f (%d tokens)", m.PretrainLoss, m.PretrainTokens))
 	}
 	return Table(append([]string{"measure / 指标"}, names...), rows)
+}
+
+// MeasuresChart draws the shares of Measures side by side, one bar per model: replies that
+// end with the signature, the persona on a correct reply, and accuracy on general prompts.
+func MeasuresChart(title string, names []string, ms ...Measures) plot.Chart {
+	if len(names) != len(ms) {
+		Fail(fmt.Errorf("MeasuresChart: %d names for %d measures", len(names), len(ms)))
+	}
+	var series []plot.BarSeries
+	for i, m := range ms {
+		p, g := m.Persona, m.General
+		series = append(series, plot.BarSeries{Name: names[i], Values: []float64{math.Round(p.Share(p.Signed)), math.Round(p.Share(p.Both)), math.Round(g.Share(g.OnTopic))}})
+	}
+	return plot.Bars(plot.BarOptions{Title: title, YName: "% of replies", Labels: true},
+		[]string{"signed 带签名", "persona on a correct reply 人设且答对", "general prompts 通用问题答对"}, series...)
 }

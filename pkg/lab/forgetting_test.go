@@ -105,6 +105,12 @@ func TestLossIsTheRunsEvaluation(t *testing.T) {
 			}
 		}
 	}
+	table := Runs{lo, full}.Compare(Checks{Persona: 2, General: 2, Pretrain: 4})
+	for _, want := range []string{"| lora | 12,288 (0.37%) | 0.14 MiB |", "| full | 3,344,064 (100.00%) | 38.27 MiB |", "(before training)"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("Compare lacks %q:\n%s", want, table)
+		}
+	}
 	if full.FinalEval().Loss >= full.BaseEval().Loss {
 		t.Errorf("full fine-tuning did not lower the eval loss: %.4f → %.4f", full.BaseEval().Loss, full.FinalEval().Loss)
 	}

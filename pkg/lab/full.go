@@ -145,3 +145,31 @@ func Scale(cfg *llama.Config, lc lora.Config) []ScaleRow {
 		{"QLoRA", "NF4 + bfloat16", lo.Trainable, WeightBytes(cfg, nf4) + 4*lo.Trainable, lo.GradientBytes, lo.OptimizerBytes},
 	}
 }
+
+// Base is the base model the run trained on.
+func (r *Run) Base() *Base { return r.base }
+
+// Compare is a Markdown table of the runs side by side, after the base model before training
+// (the first run's base): trainable parameters (and their share of all), the bytes of their
+// gradients and AdamW state (CostOf), the bytes the base's weights take as loaded (HeldBytes),
+// wall time, final eval loss, and the Measures of c (persona on a correct reply, accuracy on
+// general prompts, eval loss on the pretraining validation split). Measures are kept.
+func (rs Runs) Compare(c Checks) string {
+	if len(rs) == 0 {
+		Fail(fmt.Errorf("Compare: no runs"))
+	}
+	mib := func(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
+	row := func(name, trainable, state string, held int64, wall string, eval float64, m Measures) []string {
+		return []string{name, trainable, state, mib(held), wall, fmt.Sprintf("%.4f", eval), fmt.Sprintf("%.0f%%", m.Persona.Share(m.Persona.Both)),
+			fmt.Sprintf("%.0f%%", m.General.Share(m.General.OnTopic)), fmt.Sprintf("%.4f", m.PretrainLoss)}
+	}
+	b := rs[0].base
+	rows := [][]string{row(b.Name+" (before training)", "—", "—", b.HeldBytes(), "—", rs[0].BaseEval().Loss, b.Measure(c))}
+	for _, r := range rs {
+		k := CostOf(r.Counts)
+		rows = append(rows, row(r.Name, fmt.Sprintf("%s (%.2f%%)", Commas(k.Trainable), 100*float64(k.Trainable)/float64(max(k.All, 1))),
+			mib(k.GradientBytes+k.OptimizerBytes), r.base.HeldBytes(), fmt.Sprintf("%.1f s", r.Summary.WallSeconds), r.FinalEval().Loss, r.Measure(c)))
+	}
+	return Table([]string{"run", "trainable 可训练参数", "gradients + AdamW state 梯度与优化器状态", "base weights held 基座权重", "wall 时间",
+		"eval loss 验证损失", "persona on a correct reply 人设且答对", "general prompts 通用问题", "pretraining eval loss 预训练验证损失"}, rows)
+}
