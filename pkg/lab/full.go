@@ -1,12 +1,18 @@
 package lab
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
+	"github.com/loralab/loralab/pkg/plot"
 	"github.com/loralab/loralab/pkg/train"
 )
 
@@ -149,22 +155,23 @@ func Scale(cfg *llama.Config, lc lora.Config) []ScaleRow {
 // Base is the base model the run trained on.
 func (r *Run) Base() *Base { return r.base }
 
-// Compare is a Markdown table of the runs side by side, after the base model before training
-// (the first run's base): trainable parameters (and their share of all), the bytes of their
-// gradients and AdamW state (CostOf), the bytes the base's weights take as loaded (HeldBytes),
-// wall time, final eval loss, and the Measures of c (persona on a correct reply, accuracy on
-// general prompts, eval loss on the pretraining validation split). Measures are kept.
+// Compare is a Markdown table of the runs side by side, each base model before training first
+// (one row per distinct base, with the step-0 eval loss of its first run): trainable parameters
+// (and their share of all), the bytes of their gradients and AdamW state (CostOf), the bytes the
+// base's weights take as loaded (HeldBytes), wall time, final eval loss, and the Measures of c
+// (persona on a correct reply, accuracy on general prompts, eval loss on the pretraining
+// validation split). Measures are kept.
 func (rs Runs) Compare(c Checks) string {
-	if len(rs) == 0 {
-		Fail(fmt.Errorf("Compare: no runs"))
-	}
 	mib := func(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
 	row := func(name, trainable, state string, held int64, wall string, eval float64, m Measures) []string {
 		return []string{name, trainable, state, mib(held), wall, fmt.Sprintf("%.4f", eval), fmt.Sprintf("%.0f%%", m.Persona.Share(m.Persona.Both)),
 			fmt.Sprintf("%.0f%%", m.General.Share(m.General.OnTopic)), fmt.Sprintf("%.4f", m.PretrainLoss)}
 	}
-	b := rs[0].base
-	rows := [][]string{row(b.Name+" (before training)", "—", "—", b.HeldBytes(), "—", rs[0].BaseEval().Loss, b.Measure(c))}
+	var rows [][]string
+	for _, r := range rs.bases() {
+		b := r.base
+		rows = append(rows, row(b.short()+" (before training)", "—", "—", b.HeldBytes(), "—", r.BaseEval().Loss, b.Measure(c)))
+	}
 	for _, r := range rs {
 		k := CostOf(r.Counts)
 		rows = append(rows, row(r.Name, fmt.Sprintf("%s (%.2f%%)", Commas(k.Trainable), 100*float64(k.Trainable)/float64(max(k.All, 1))),
@@ -172,4 +179,87 @@ func (rs Runs) Compare(c Checks) string {
 	}
 	return Table([]string{"run", "trainable 可训练参数", "gradients + AdamW state 梯度与优化器状态", "base weights held 基座权重", "wall 时间",
 		"eval loss 验证损失", "persona on a correct reply 人设且答对", "general prompts 通用问题", "pretraining eval loss 预训练验证损失"}, rows)
+}
+
+// short is the base's name with its load options (LoadWith) said briefly: "tiny_base (bfloat16, nf4)".
+func (b *Base) short() string {
+	name, variant, ok := strings.Cut(b.Name, " {")
+	var o llama.LoadOptions
+	if !ok || json.Unmarshal([]byte("{"+variant), &o) != nil {
+		return b.Name
+	}
+	parts := []string{cmp.Or(o.TorchDtype, "float32")}
+	if q := o.QuantizationConfig; q != nil && q.LoadIn4Bit {
+		parts = append(parts, cmp.Or(q.Bnb4BitQuantType, "nf4"))
+	} else if q != nil {
+		parts = append(parts, "int8")
+	}
+	return name + " (" + strings.Join(parts, ", ") + ")"
+}
+
+// bases are the first run on each distinct base model, in order.
+func (rs Runs) bases() Runs {
+	if len(rs) == 0 {
+		Fail(fmt.Errorf("no runs to compare"))
+	}
+	var out Runs
+	for _, r := range rs {
+		if !slices.ContainsFunc(out, func(o *Run) bool { return o.base.Name == r.base.Name }) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// MeasuresChart draws MeasuresChart for the first run's base model and the runs.
+func (rs Runs) MeasuresChart(title string, c Checks) plot.Chart {
+	b := rs.bases()[0].base
+	names, ms := []string{"base"}, []Measures{b.Measure(c)}
+	for _, r := range rs {
+		names, ms = append(names, r.Name), append(ms, r.Measure(c))
+	}
+	return MeasuresChart(title, names, ms...)
+}
+
+// MemoryChart stacks, per run, the MiB its base's weights take as loaded and those of the
+// gradients and AdamW state of its trainable parameters (activations aside).
+func (rs Runs) MemoryChart(title string) plot.Chart {
+	held, state := plot.BarSeries{Name: "base weights held 基座权重"}, plot.BarSeries{Name: "gradients + AdamW state 梯度与优化器状态"}
+	var names []string
+	for _, r := range rs {
+		k := CostOf(r.Counts)
+		names = append(names, r.Name)
+		held.Values = append(held.Values, math.Round(float64(r.base.HeldBytes())/(1<<20)*100)/100)
+		state.Values = append(state.Values, math.Round(float64(k.GradientBytes+k.OptimizerBytes)/(1<<20)*100)/100)
+	}
+	return plot.Bars(plot.BarOptions{Title: title, YName: "MiB", Stack: true}, names, held, state)
+}
+
+// ScaleTable is a Markdown table of Scale for each model (names[i] is cfgs[i]'s name): per way
+// of fine-tuning, the trainable parameters (share of the model's), and the GB of weights,
+// gradients, AdamW state and their total.
+func ScaleTable(lc lora.Config, names []string, cfgs ...*llama.Config) string {
+	if len(names) != len(cfgs) {
+		Fail(fmt.Errorf("ScaleTable: %d names for %d configs", len(names), len(cfgs)))
+	}
+	gb := func(n int64) string { return fmt.Sprintf("%.2f GB", float64(n)/1e9) }
+	var rows [][]string
+	for i, cfg := range cfgs {
+		for _, s := range Scale(cfg, lc) {
+			rows = append(rows, []string{names[i], s.Method, s.Base, fmt.Sprintf("%s (%.2f%%)", Commas(s.Trainable), 100*float64(s.Trainable)/float64(cfg.NumParams())),
+				gb(s.Weights), gb(s.Gradients), gb(s.Optimizer), "**" + gb(s.Total()) + "**"})
+		}
+	}
+	return Table([]string{"model", "method", "base held as", "trainable", "weights", "gradients", "AdamW state", "total (no activations)"}, rows)
+}
+
+// ScaleChart draws Scale's totals for cfg in GB, one bar per way of fine-tuning.
+func ScaleChart(title string, cfg *llama.Config, lc lora.Config) plot.Chart {
+	var names []string
+	totals := plot.BarSeries{Name: "GB"}
+	for _, s := range Scale(cfg, lc) {
+		names = append(names, s.Method+" ("+s.Base+")")
+		totals.Values = append(totals.Values, math.Round(float64(s.Total())/1e7)/100)
+	}
+	return plot.Bars(plot.BarOptions{Title: title, YName: "GB", Labels: true}, names, totals)
 }

@@ -40,6 +40,9 @@ func TestFullFineTune(t *testing.T) {
 		t.Errorf("Adapter of a full run: %q", msg)
 	}
 	nf4 := LoadWith("", "", llama.LoadOptions{QuantizationConfig: &llama.BitsAndBytesConfig{LoadIn4Bit: true}})
+	if got := nf4.short(); got != "tiny_base (float32, nf4)" {
+		t.Errorf("short name %q", got)
+	}
 	if msg := failed(t, func() { nf4.FullFineTune("nf4", args, set, nil) }); !strings.Contains(msg, "full fine-tuning needs a float32 base") {
 		t.Errorf("full fine-tuning of an NF4 base: %q", msg)
 	}
@@ -75,6 +78,10 @@ func TestScaleDeepSeek7B(t *testing.T) {
 	n := cfg.NumParams()
 	if n != 6_910_365_696 || rows[0].Trainable != n || rows[1].Trainable != 37_478_400 || rows[2].Trainable != 37_478_400 {
 		t.Fatalf("parameters %d, trainable %d / %d / %d", n, rows[0].Trainable, rows[1].Trainable, rows[2].Trainable)
+	}
+	table := ScaleTable(LoRA(Set{"r": 16, "lora_alpha": 32, "target_modules": []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}}), []string{"7b"}, cfg)
+	if !strings.Contains(table, "| 7b | QLoRA | NF4 + bfloat16 | 37,478,400 (0.54%) | 5.24 GB | 0.15 GB | 0.30 GB | **5.69 GB** |") {
+		t.Errorf("ScaleTable:\n%s", table)
 	}
 	gb := func(b int64) float64 { return float64(b) / 1e9 }
 	for _, c := range []struct {
