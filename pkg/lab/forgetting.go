@@ -303,3 +303,35 @@ func MeasuresChart(title string, names []string, ms ...Measures) plot.Chart {
 	return plot.Bars(plot.BarOptions{Title: title, YName: "% of replies", Labels: true},
 		[]string{"signed 带签名", "persona on a correct reply 人设且答对", "general prompts 通用问题答对"}, series...)
 }
+
+// OnTopicChange says whether the share of replies on topic changed from before to after beyond
+// sampling error: -1 fell, +1 rose, 0 no change a two-proportion z-test sees (|z| < 2, pooled
+// standard error; with a few dozen probes a difference of one or two replies is noise).
+func OnTopicChange(before, after Answers) int {
+	n1, n2 := float64(before.N), float64(after.N)
+	if n1 == 0 || n2 == 0 {
+		return 0
+	}
+	p1, p2, p := float64(before.OnTopic)/n1, float64(after.OnTopic)/n2, float64(before.OnTopic+after.OnTopic)/(n1+n2)
+	se := math.Sqrt(p * (1 - p) * (1/n1 + 1/n2))
+	switch z := (p2 - p1) / se; {
+	case se == 0 || math.Abs(z) < 2:
+		return 0
+	case z < 0:
+		return -1
+	}
+	return 1
+}
+
+// Beyond is the sign of a difference d (-1, +1) when it is larger than noise (e.g. how far two
+// runs of the same setting with other seeds differ), else 0: a difference within the noise of
+// one run is not a finding.
+func Beyond(d, noise float64) int {
+	switch {
+	case math.Abs(d) <= noise || math.IsNaN(d):
+		return 0
+	case d < 0:
+		return -1
+	}
+	return 1
+}

@@ -115,3 +115,25 @@ func TestLossIsTheRunsEvaluation(t *testing.T) {
 		t.Errorf("full fine-tuning did not lower the eval loss: %.4f → %.4f", full.BaseEval().Loss, full.FinalEval().Loss)
 	}
 }
+
+// Two-proportion z-test: 5/32 → 4/32 is noise; 16/32 → 4/32 fell (z ≈ 3.3); 0/16 → 13/16 rose.
+func TestOnTopicChange(t *testing.T) {
+	for _, tc := range []struct {
+		b, bn, a, an, want int
+	}{{5, 32, 4, 32, 0}, {16, 32, 4, 32, -1}, {0, 16, 13, 16, 1}, {3, 16, 3, 16, 0}, {0, 8, 0, 8, 0}, {0, 0, 3, 8, 0}} {
+		if got := OnTopicChange(Answers{N: tc.bn, OnTopic: tc.b}, Answers{N: tc.an, OnTopic: tc.a}); got != tc.want {
+			t.Errorf("%d/%d → %d/%d: %d, want %d", tc.b, tc.bn, tc.a, tc.an, got, tc.want)
+		}
+	}
+}
+
+func TestBeyond(t *testing.T) {
+	for _, tc := range []struct {
+		d, noise float64
+		want     int
+	}{{0.027, 0.015, 1}, {-0.027, 0.015, -1}, {0.009, 0.015, 0}, {-0.015, 0.015, 0}, {0.001, 0, 1}, {math.NaN(), 1, 0}} {
+		if got := Beyond(tc.d, tc.noise); got != tc.want {
+			t.Errorf("Beyond(%g, %g) = %d, want %d", tc.d, tc.noise, got, tc.want)
+		}
+	}
+}
