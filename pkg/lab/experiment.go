@@ -52,7 +52,7 @@ func (e Experiment) Data() (*Base, *Examples, *Examples) {
 func (e Experiment) Run(name string, s Set) *Run {
 	b, trainSet, evalSet := e.Data()
 	args, cfg := Apply(s, e.Args, e.LoRA, true)
-	return b.fineTune(name, s, cfg, args, trainSet, evalSet, LiveCharts)
+	return b.fineTune(name, s, cfg, args, trainSet, evalSet, LiveCharts, false)
 }
 
 // Sweep runs the trials (see Base.Sweep) on the experiment's base and data.

@@ -355,8 +355,8 @@ func NameQuestions(convs []chat.Conversation, question string, exchanges, n int)
 	return out
 }
 
-// Answers are several models' replies to the same cases, side by side.
-type Answers struct {
+// RecallAnswers are several models' replies to the same cases, side by side.
+type RecallAnswers struct {
 	Cases  []RecallCase
 	Models []string
 	// Replies[i][k] is model i's reply to case k; Found[i][k] whether it contains the case's Answer.
@@ -366,8 +366,8 @@ type Answers struct {
 
 // AskAll asks every case's question of each model (named by names), after the case's history,
 // greedily.
-func AskAll(cases []RecallCase, names []string, models ...*Model) Answers {
-	a := Answers{Cases: cases, Models: names}
+func AskAll(cases []RecallCase, names []string, models ...*Model) RecallAnswers {
+	a := RecallAnswers{Cases: cases, Models: names}
 	for _, m := range models {
 		var replies []string
 		var found []bool
@@ -381,7 +381,7 @@ func AskAll(cases []RecallCase, names []string, models ...*Model) Answers {
 }
 
 // Hits is the number of model i's replies that contain the answer.
-func (a Answers) Hits(i int) int {
+func (a RecallAnswers) Hits(i int) int {
 	n := 0
 	for _, f := range a.Found[i] {
 		if f {
@@ -393,7 +393,7 @@ func (a Answers) Hits(i int) int {
 
 // Table shows the cases, one row each, with every model's reply marked ✓ when it contains the
 // answer and ✗ when not, and a last row with the counts (markdown).
-func (a Answers) Table() string {
+func (a RecallAnswers) Table() string {
 	cell := func(s string) string { return strings.ReplaceAll(html.EscapeString(s), "|", "&#124;") }
 	var rows [][]string
 	for k, c := range a.Cases {

@@ -17,6 +17,8 @@ type Model struct {
 	Base         *Base
 	Runner       *llama.Runner
 	MaxNewTokens int // default 40
+
+	adapter *lora.Adapter // nil: the base alone
 }
 
 // With returns the base model with adapter applied (nil: the base alone).
@@ -25,7 +27,7 @@ func (b *Base) With(adapter *lora.Adapter) *Model {
 	if adapter != nil {
 		a = adapter
 	}
-	return &Model{Base: b, Runner: Must(llama.NewRunner(Backend(), b.Model, a)), MaxNewTokens: 40}
+	return &Model{Base: b, Runner: Must(llama.NewRunner(Backend(), b.Model, a)), MaxNewTokens: 40, adapter: adapter}
 }
 
 // Prompt is the token ids the model sees for q after history: the conversation rendered with

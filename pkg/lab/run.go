@@ -93,7 +93,10 @@ type Run struct {
 	// StepRealTokens[s] is RealTokens after step s+1 (TokenCurves' x axis).
 	StepRealTokens []int64
 	Counts         lora.Counts
-	// Dir is the run's folder: run.gob and adapter/ (PEFT files).
+	// Full is true for full fine-tuning (every weight trained; see FullFineTune): the run
+	// keeps the trained model in model/ instead of an adapter.
+	Full bool
+	// Dir is the run's folder: run.gob and adapter/ (PEFT files), or model/ for a Full run.
 	Dir string
 
 	base    *Base
@@ -129,6 +132,9 @@ func (r *Run) BaseEval() train.EvalResult {
 // Adapter is the trained adapter (read from the run's PEFT folder when the run was kept).
 func (r *Run) Adapter() *lora.Adapter {
 	if r.adapter == nil {
+		if r.Full {
+			Fail(fmt.Errorf("run %s: full fine-tuning trains the weights, not an adapter (see Run.Tuned)", r.Name))
+		}
 		if r.Status != train.StatusDone {
 			Fail(fmt.Errorf("run %s: %s, no trained adapter", r.Name, r.Status))
 		}
@@ -158,21 +164,26 @@ var LiveCharts = true
 // The run is kept: the same call in a later cell (same base, data, cfg and args) returns it
 // without training again. A run whose loss turns NaN/Inf is returned with Status "diverged".
 func (b *Base) FineTune(name string, cfg lora.Config, args train.Args, trainSet, evalSet *Examples) *Run {
-	return b.fineTune(name, nil, cfg, args, trainSet, evalSet, LiveCharts)
+	return b.fineTune(name, nil, cfg, args, trainSet, evalSet, LiveCharts, false)
 }
 
-func (b *Base) fineTune(name string, params Set, cfg lora.Config, args train.Args, trainSet, evalSet *Examples, live bool) *Run {
+// fineTune trains a LoRA adapter, or every weight when full (cfg is then unused).
+func (b *Base) fineTune(name string, params Set, cfg lora.Config, args train.Args, trainSet, evalSet *Examples, live, full bool) *Run {
 	if trainSet == nil {
 		Fail(fmt.Errorf("run %s: no training examples", name))
 	}
-	dir := filepath.Join(Dir(), "run-"+Key(b.Name, trainSet.key(), evalSet.key(), cfg, args))
+	key := []any{b.Name, trainSet.key(), evalSet.key(), cfg, args}
+	if full {
+		key = append(key[:3:3], "full", args)
+	}
+	dir := filepath.Join(Dir(), "run-"+Key(key...))
 	if r, err := readRun(dir); err == nil {
 		r.Name, r.base = name, b
 		return r
 	} else if !errors.Is(err, os.ErrNotExist) {
 		check(err, "run %s", name)
 	}
-	r := &Run{Name: name, LoRA: cfg, Dir: dir, base: b, fresh: true}
+	r := &Run{Name: name, LoRA: cfg, Dir: dir, base: b, fresh: true, Full: full}
 	if params != nil {
 		p, err := json.Marshal(params)
 		check(err, "run %s", name)
@@ -183,15 +194,22 @@ func (b *Base) fineTune(name string, params Set, cfg lora.Config, args train.Arg
 	if note != "" {
 		fmt.Printf("%s: %s\n", name, note)
 	}
-	adapter, err := lora.New(cfg, b.Model, uint64(args.Seed))
-	check(err, "run %s: LoRA", name)
-	r.Counts = adapter.Plan.Count()
+	var model train.Model
+	var adapter *lora.Adapter
+	if full {
+		model, r.Counts = b.fullModel(name)
+	} else {
+		var err error
+		adapter, err = lora.New(cfg, b.Model, uint64(args.Seed))
+		check(err, "run %s: LoRA", name)
+		r.Counts, model = adapter.Plan.Count(), train.LoRAModel(b.Model, adapter)
+	}
 	trainData := &countingLoader{ExampleLoader: b.loader(trainSet, r.Args.PerDeviceTrainBatchSize, true, r.Args.Seed)}
 	var evalData train.Loader
 	if evalSet != nil {
 		evalData = b.loader(evalSet, r.Args.PerDeviceEvalBatchSize, false, 0)
 	}
-	tr, err := train.New(Backend(), train.LoRAModel(b.Model, adapter), r.Args, trainData, evalData)
+	tr, err := train.New(Backend(), model, r.Args, trainData, evalData)
 	check(err, "run %s", name)
 	progress.Attach(tr, nil)
 	tr.Attach(train.Hook{OnStep: func(*train.Trainer, train.Record) error {
@@ -223,7 +241,9 @@ func (b *Base) fineTune(name string, params Set, cfg lora.Config, args train.Arg
 		check(err, "run %s", name)
 	}
 	r.History, r.Evals, r.Summary, r.RealTokens = tr.History(), tr.EvalHistory(), tr.Summary(), trainData.tokens
-	if r.Status == train.StatusDone {
+	if r.Status == train.StatusDone && full {
+		saveFull(tr, b, r)
+	} else if r.Status == train.StatusDone {
 		r.adapter, err = train.TrainedAdapter(tr, adapter)
 		check(err, "run %s", name)
 		check(r.adapter.Save(filepath.Join(dir, "adapter")), "run %s: saving the adapter", name)
@@ -344,7 +364,7 @@ func (b *Base) Sweep(trials []train.Trial, cfg lora.Config, args train.Args, tra
 	trained := false
 	for _, t := range trials {
 		a, c := Apply(Set(t.Params), args, cfg, true)
-		r := b.fineTune(t.TrialName(), t.Params, c, a, trainSet, evalSet, false)
+		r := b.fineTune(t.TrialName(), t.Params, c, a, trainSet, evalSet, false, false)
 		runs = append(runs, r)
 		if trained = trained || r.fresh; trained {
 			check(live.Update(runs.Curves("sweep: training loss (live)", false)), "sweep chart")
