@@ -270,3 +270,27 @@ func (rs Runs) Versus(ref *Run, early int) string {
 	return Table([]string{"run", "trainable params", fmt.Sprintf("eval loss at step %d", early), "final eval loss",
 		"vs " + strings.ReplaceAll(ref.Name, "|", "/")}, rows)
 }
+
+// Say formats one statement in both languages from the same values: zh and en are fmt formats
+// of args, and an argument that is Words is written in the statement's language.
+func Say(zh, en string, args ...any) Words {
+	var out [2]string
+	for lang, format := range []string{zh, en} {
+		a := slices.Clone(args)
+		for i, x := range a {
+			if w, ok := x.(Words); ok {
+				a[i] = [2]string{w.Zh, w.En}[lang]
+			}
+		}
+		out[lang] = fmt.Sprintf(format, a...)
+	}
+	return Words{out[0], out[1]}
+}
+
+// Pick returns yes when cond holds, else no: a verdict chosen by a measured comparison.
+func Pick(cond bool, yes, no Words) Words {
+	if cond {
+		return yes
+	}
+	return no
+}

@@ -123,3 +123,11 @@ func TestFit(t *testing.T) {
 		t.Errorf("diverged run: %q", msg)
 	}
 }
+
+func TestSayAndPick(t *testing.T) {
+	w := Pick(0.3 < 0.2, Words{"更低", "lower"}, Words{"更高", "higher"})
+	got := Say("损失 %.2f，%s", "loss %.2f, %s", 0.25, w)
+	if got.Zh != "损失 0.25，更高" || got.En != "loss 0.25, higher" {
+		t.Errorf("%+v", got)
+	}
+}
