@@ -17,7 +17,8 @@ import (
 // alpha_pattern) has the ratio folded into its B, so the adapter computes exactly PEFT's
 // B·A·scaling. Embedding LoRA (embed_tokens) becomes token_embd.weight.lora_a
 // [vocab, r] (PEFT's lora_embedding_A transposed) and .lora_b [dim, r]. modules_to_save and
-// trained biases have no GGUF adapter form: they are refused (export the merged model instead).
+// trained biases have no GGUF adapter form, nor has DoRA (use_dora): they are refused (export
+// the merged model instead).
 func WriteAdapter(path string, a *lora.Adapter) error {
 	p := a.Plan
 	c := p.Model
@@ -27,6 +28,9 @@ func WriteAdapter(path string, a *lora.Adapter) error {
 	}
 	if len(p.ModulesToSave) > 0 || len(p.Biases) > 0 {
 		return fmt.Errorf("gguf: adapter has modules_to_save or trained biases, which a GGUF LoRA adapter cannot hold: export the merged model (WriteModel) instead")
+	}
+	if p.Config.UseDora {
+		return fmt.Errorf("gguf: adapter has use_dora=true (DoRA magnitudes on %s, ...), which llama.cpp's GGUF LoRA adapters cannot hold: export the merged model (WriteModel) instead", p.Modules[0].Name)
 	}
 	alpha := p.Config.LoraAlpha
 	if alpha <= 0 {

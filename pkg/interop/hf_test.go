@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -51,6 +52,21 @@ func perturb(weights map[string]*tensors.Tensor, scale float64, seed uint64, suf
 		count++
 	}
 	return count
+}
+
+// scale multiplies every value of the weights whose name has the suffix by 1 + spread·N(0, 1), seeded.
+func scale(weights map[string]*tensors.Tensor, spread float64, seed uint64, suffix string) {
+	rng := rand.New(rand.NewPCG(seed, 19))
+	names := slices.Sorted(maps.Keys(weights))
+	for _, n := range names {
+		if strings.HasSuffix(n, suffix) {
+			tensors.MustMutableFlatData(weights[n], func(f []float32) {
+				for i := range f {
+					f[i] *= float32(1 + spread*rng.NormFloat64())
+				}
+			})
+		}
+	}
 }
 
 // randomQwen2 is a random Qwen2 checkpoint with grouped-query attention (8 heads, 2 KV heads)
@@ -116,6 +132,18 @@ func adapterCases() []adapterCase {
 			c.Bias = "all"
 			return c
 		}, true},
+		{"tiny_dora_all7", "tiny_base", func() lora.Config {
+			c := lora.DefaultConfig()
+			c.R, c.LoraAlpha, c.UseDora, c.TargetModules = 8, 16, true, lora.TargetNames(all7...)
+			c.RankPattern = map[string]int{"o_proj": 4}
+			return c
+		}, true},
+		{"qwen2_dora_bias_all", "qwen2_gqa_bias", func() lora.Config {
+			c := lora.DefaultConfig()
+			c.R, c.LoraAlpha, c.UseDora, c.UseRSLoRA, c.Bias = 4, 8, true, true, "all"
+			c.TargetModules = lora.TargetNames("q_proj", "k_proj", "v_proj", "up_proj")
+			return c
+		}, true},
 		{"llama_tied_lm_head_target", "llama_tied_bias", func() lora.Config {
 			c := lora.DefaultConfig()
 			c.R, c.LoraAlpha = 4, 4
@@ -129,7 +157,7 @@ func adapterCases() []adapterCase {
 // TestTransformersAndPEFTLoadOurFiles writes LoRA Lab checkpoints (the committed tiny base, a
 // random Qwen2 with GQA and q/k/v biases saved in shards, a tied Llama saved as bfloat16, a
 // merged model) and adapters (embedding LoRA, rsLoRA, modules_to_save, rank/alpha patterns,
-// regex targets, trainable biases), has transformers' AutoModelForCausalLM and PEFT's
+// regex targets, trainable biases, DoRA with and without biases), has transformers' AutoModelForCausalLM and PEFT's
 // PeftModel load them, and compares their logits with ours; PEFT's merge_and_unload() must
 // equal our merged export tensor by tensor.
 func TestTransformersAndPEFTLoadOurFiles(t *testing.T) {
@@ -191,8 +219,10 @@ func TestTransformersAndPEFTLoadOurFiles(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", ac.name, err)
 		}
-		// modules_to_save copies and trainable biases start equal to the base: move them.
+		// modules_to_save copies and trainable biases start equal to the base: move them; DoRA
+		// magnitudes start at ‖W + s·B·A‖, which would make DoRA equal plain LoRA: scale them.
 		perturb(a.Tensors, 0.05, uint64(300+i), "lm_head.weight", ".bias")
+		scale(a.Tensors, 0.3, uint64(400+i), ".lora_magnitude_vector")
 		adir := filepath.Join(dir, "adapter_"+ac.name)
 		if err := a.Save(adir); err != nil {
 			t.Fatal(err)

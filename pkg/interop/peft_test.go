@@ -35,12 +35,14 @@ func countCases() []countCase {
 			"bias": "lora_only", "rank_pattern": map[string]int{"down_proj": 8}}},
 		{ID: "qwen05b_layers", Config: qwen, Lora: map[string]any{"r": 8, "target_modules": []string{"q_proj", "v_proj"},
 			"layers_to_transform": []int{0, 1, 2, 3}, "bias": "all"}},
+		{ID: "deepseek7b_dora_all7", Config: deepseek, Lora: map[string]any{"r": 16, "lora_alpha": 32, "target_modules": all7, "use_dora": true}},
+		{ID: "qwen05b_dora_all_linear", Config: qwen, Lora: map[string]any{"r": 8, "target_modules": "all-linear", "use_dora": true, "bias": "lora_only"}},
 	}
 }
 
 // TestWeLoadPEFTAdapters has PEFT make adapters (several LoraConfig shapes: defaults,
 // all-linear with rsLoRA, rank/alpha patterns, embedding LoRA with modules_to_save, regex targets
-// with trainable biases on Qwen2, layers_to_transform), train each for three AdamW steps and
+// with trainable biases on Qwen2, layers_to_transform, DoRA with dropout and with biases), train each for three AdamW steps and
 // save it; LoRA Lab loads each and must give PEFT's logits. PEFT's print_trainable_parameters
 // line must equal ours for the same configs, on the tiny models and on real-size configs
 // (deepseek-llm-7b, a Qwen2.5-0.5B shape).
@@ -79,6 +81,7 @@ func TestWeLoadPEFTAdapters(t *testing.T) {
 			Base      string    `json:"base"`
 			CountLine string    `json:"count_line"`
 			InputIDs  [][]int32 `json:"input_ids"`
+			Structure string    `json:"structure"`
 		} `json:"cases"`
 		Counts map[string]struct {
 			CountLine  string `json:"count_line"`
@@ -111,6 +114,9 @@ func TestWeLoadPEFTAdapters(t *testing.T) {
 			}
 			if line := a.Plan.Count().String(); line != c.CountLine {
 				t.Errorf("trainable parameters:\nPEFT      %s\nLoRA Lab  %s", c.CountLine, line)
+			}
+			if s := lora.Structure(base.Config, a.Plan); s != c.Structure {
+				t.Errorf("structure print differs from print(peft_model):\nPEFT:\n%s\nLoRA Lab:\n%s", c.Structure, s)
 			}
 			got := goLogits(t, base, a, c.InputIDs)
 			want := readLogits(t, filepath.Join(adir, "logits.safetensors"))

@@ -482,10 +482,10 @@ func (rs Runs) Report() {
 		targets = "null (PEFT's default for llama: q_proj, v_proj)"
 	}
 	fmt.Printf("best / 最佳: %s — eval loss %.4f (train loss %.4f), %.0f tokens/s, %s\n  training arguments: %s\n"+
-		"  LoraConfig: r=%d lora_alpha=%g lora_dropout=%g target_modules=%s use_rslora=%v bias=%s\n",
+		"  LoraConfig: r=%d lora_alpha=%g lora_dropout=%g target_modules=%s use_rslora=%v use_dora=%v bias=%s\n",
 		best.Name, best.Summary.BestEvalLoss, best.Summary.FinalTrainLoss, best.Summary.TokensPerSecond,
 		train.FormatDuration(best.Summary.WallSeconds), best.Args.String(),
-		c.R, c.LoraAlpha, c.LoraDropout, targets, c.UseRSLoRA, c.Bias)
+		c.R, c.LoraAlpha, c.LoraDropout, targets, c.UseRSLoRA, c.UseDora, c.Bias)
 }
 
 // cmpScore orders runs by final eval loss, unfinished last.

@@ -79,6 +79,11 @@ func (w Weights) linearWeight(name string) *Node {
 	return DequantizeInt8Node(codes, absmax)
 }
 
+// LinearWeight is the float32 node [out, in] of the Linear weight name, as the forward pass
+// multiplies by it (converted or dequantized in the graph when not float32). DoRA (package lora)
+// reads it for its weight norm.
+func (w Weights) LinearWeight(name string) *Node { return w.linearWeight(name) }
+
 // frozenMatmul returns x [N, in] · Wᵀ for the weight name ([out, in]), float32. A weight that is
 // not float32 is converted (dequantized) in the graph first and its gradient stopped.
 //

@@ -76,6 +76,9 @@ func New(cfg Config, base *llama.Model, seed uint64) (*Adapter, error) {
 		}
 		a.Tensors[s.Name] = t
 	}
+	if err := a.initMagnitudes(base); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -166,18 +169,21 @@ func (b *Bound) param(name string) *Node {
 	return n
 }
 
-// Linear implements llama.Adapter: y + B(A(dropout(x)))·scaling.
+// Linear implements llama.Adapter: y + B(A(dropout(x)))·scaling, or DoRA's output for a
+// use_dora module (dora.go).
 func (b *Bound) Linear(module string, x, y *Node) *Node {
 	m, ok := b.Plan.Module(module)
 	if !ok || m.Kind != KindLinear {
 		return y
 	}
 	xin := x
+	dropped := false
 	if p := b.Plan.Config.LoraDropout; b.Training && p > 0 {
 		if b.RNG == nil {
 			panic(fmt.Errorf("lora: training with lora_dropout=%g needs an RNG state", p))
 		}
 		b.RNG, xin = Dropout(b.RNG, x, p)
+		dropped = true
 	}
 	// t = x·Aᵀ [N, r], u = t·Bᵀ [N, out] as GoMLX fused dense layers (nn.Dense; decomposed on
 	// backends without them). Their VJP needs transposes of the narrow operands only: dA from
@@ -192,6 +198,9 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 	t := nn.Dense(x2, b.param(m.AName()), nil, compute.DenseLayoutOutputsInput)                 // [N, r]
 	t = MulScalar(t, m.Scaling)                                                                 // scale the narrow tensor
 	u := nn.Dense(t, Transpose(b.param(m.BName()), 0, 1), nil, compute.DenseLayoutInputOutputs) // [N, out]
+	if m.Dora {
+		u = b.doraDelta(m, x2, y, u, dropped)
+	}
 	if y.Rank() != 2 {
 		u = Reshape(u, y.Shape().Dimensions...)
 	}
@@ -236,13 +245,18 @@ func (a *Adapter) Check() error {
 }
 
 // Merge folds the adapter into the model's weights in place: W += scaling·B·A for Linear
-// modules, E += scaling·(B·A)ᵀ for embeddings, modules_to_save and bias copies replace the base
-// weights. Merging into a tied embedding/lm_head is refused (it would change both).
+// modules (W = m/‖W + s·B·A‖ ⊙ (W + s·B·A) with use_dora), E += scaling·(B·A)ᵀ for embeddings,
+// modules_to_save and bias copies replace the base weights. Merging into a tied
+// embedding/lm_head is refused (it would change both).
 func (a *Adapter) Merge(m *llama.Model) error { return a.merge(m, +1) }
 
 // Unmerge subtracts what Merge added to LoRA-adapted weights. modules_to_save and biases cannot
-// be unmerged (their original values are gone), so Unmerge refuses adapters with them.
+// be unmerged (their original values are gone), nor can DoRA modules (the merged weight keeps no
+// record of the norm it was divided by), so Unmerge refuses adapters with them.
 func (a *Adapter) Unmerge(m *llama.Model) error {
+	if a.Plan.Config.UseDora {
+		return fmt.Errorf("unmerge: use_dora=true: a DoRA merge rescales each row of W by m/‖W + s·B·A‖ and keeps no record of that norm, so it cannot be undone; merge into a copy (Model.Clone) instead")
+	}
 	if len(a.Plan.ModulesToSave)+len(a.Plan.Biases) > 0 {
 		return fmt.Errorf("unmerge: adapter has modules_to_save or trainable biases, whose base values a merge overwrote")
 	}
@@ -331,6 +345,16 @@ func (a *Adapter) addDelta(mod Module, W []float32, sign float32) {
 	}
 }
 
+// mergeInto merges one module into its float32 weight W: the LoRA delta, or DoRA's rescaled
+// weight (sign must then be +1: Unmerge refuses DoRA).
+func (a *Adapter) mergeInto(mod Module, W []float32, sign float32) {
+	if mod.Dora {
+		a.mergeDora(mod, W)
+		return
+	}
+	a.addDelta(mod, W, sign)
+}
+
 func (a *Adapter) merge(m *llama.Model, sign float32) error {
 	if err := a.checkMerge(m); err != nil { // nothing is changed unless everything fits
 		return err
@@ -339,7 +363,7 @@ func (a *Adapter) merge(m *llama.Model, sign float32) error {
 	for _, mod := range a.Plan.Modules {
 		name := mod.Name + ".weight"
 		if wt, ok := m.Weights[name]; ok && wt.DType() == dtypes.Float32 {
-			tensors.MustMutableFlatData(wt, func(W []float32) { a.addDelta(mod, W, sign) })
+			tensors.MustMutableFlatData(wt, func(W []float32) { a.mergeInto(mod, W, sign) })
 			continue
 		}
 		// bfloat16/float16: merged in float32, stored back in the weight's dtype; quantized:
@@ -348,7 +372,7 @@ func (a *Adapter) merge(m *llama.Model, sign float32) error {
 		if err != nil {
 			return err
 		}
-		tensors.MustMutableFlatData(w, func(W []float32) { a.addDelta(mod, W, sign) })
+		tensors.MustMutableFlatData(w, func(W []float32) { a.mergeInto(mod, W, sign) })
 		if wt, ok := m.Weights[name]; ok {
 			if w, err = llama.ConvertFloat32(w, wt.DType()); err != nil {
 				return err
@@ -399,7 +423,7 @@ func (a *Adapter) SaveMerged(base *llama.Model, dir string, opts llama.SaveOptio
 			return a.Tensors[name], nil
 		}
 		if mod, ok := mods[name]; ok {
-			tensors.MustMutableFlatData(w, func(W []float32) { a.addDelta(mod, W, 1) })
+			tensors.MustMutableFlatData(w, func(W []float32) { a.mergeInto(mod, W, 1) })
 		}
 		return w, nil
 	}

@@ -261,9 +261,6 @@ func (c *Config) Validate() error {
 	if c.FanInFanOut {
 		return fmt.Errorf("fan_in_fan_out=true is for Conv1D (GPT-2) layers; llama uses Linear")
 	}
-	if c.UseDora {
-		return fmt.Errorf("use_dora=true is not supported")
-	}
 	if c.LoraBias {
 		return fmt.Errorf("lora_bias=true is not supported")
 	}

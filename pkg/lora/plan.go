@@ -31,7 +31,8 @@ type Module struct {
 	R       int
 	Alpha   float64
 	Scaling float64
-	Layer   int // decoder layer, -1 outside the layers
+	Layer   int  // decoder layer, -1 outside the layers
+	Dora    bool // use_dora: the module also has a magnitude vector (dora.go)
 }
 
 // Param names of the adapter's tensors, without PEFT's "base_model.model." prefix.
@@ -199,8 +200,12 @@ func (c Config) Resolve(mc *llama.Config) (*Plan, error) {
 		} else if ok {
 			alpha = c.AlphaPattern[k]
 		}
+		if c.UseDora && kind != KindLinear {
+			return nil, fmt.Errorf("use_dora=true: target module %s is an %s; LoRA Lab implements DoRA for Linear modules only "+
+				"(remove it from target_modules or set use_dora=false)", m.name, kind)
+		}
 		p.Modules = append(p.Modules, Module{Name: m.name, Kind: kind, In: m.in, Out: m.out, R: r, Alpha: alpha,
-			Scaling: c.Scaling(r, alpha), Layer: m.layer})
+			Scaling: c.Scaling(r, alpha), Layer: m.layer, Dora: c.UseDora})
 		resolved[m.name[strings.LastIndexByte(m.name, '.')+1:]] = true
 	}
 	if len(p.Modules) == 0 && len(c.LayersToTransform) > 0 {
@@ -311,12 +316,15 @@ func (p *Plan) Module(name string) (Module, bool) {
 	return Module{}, false
 }
 
-// ParamSpecs lists the adapter's trainable tensors (LoRA A/B, modules_to_save copies, biases)
-// with their shapes, in model order, named without PEFT's "base_model.model." prefix.
+// ParamSpecs lists the adapter's trainable tensors (LoRA A/B, DoRA magnitudes, modules_to_save
+// copies, biases) with their shapes, in model order, named without PEFT's "base_model.model." prefix.
 func (p *Plan) ParamSpecs() []llama.ParamSpec {
 	var out []llama.ParamSpec
 	for _, m := range p.Modules {
 		out = append(out, llama.ParamSpec{Name: m.AName(), Shape: m.AShape()}, llama.ParamSpec{Name: m.BName(), Shape: m.BShape()})
+		if m.Dora {
+			out = append(out, llama.ParamSpec{Name: m.MagnitudeName(), Shape: []int{m.Out}})
+		}
 	}
 	out = append(out, p.ModulesToSave...)
 	out = append(out, p.Biases...)
@@ -325,8 +333,8 @@ func (p *Plan) ParamSpecs() []llama.ParamSpec {
 
 // Counts are PEFT's print_trainable_parameters numbers.
 type Counts struct {
-	Trainable int64 // LoRA A/B + modules_to_save copies + trainable biases
-	All       int64 // base parameters + LoRA A/B + modules_to_save copies (PEFT keeps the originals too)
+	Trainable int64 // LoRA A/B + DoRA magnitudes + modules_to_save copies + trainable biases
+	All       int64 // base parameters + LoRA A/B + DoRA magnitudes + modules_to_save copies (PEFT keeps the originals too)
 }
 
 // Count computes the counts from the configs alone, without allocating weights.
@@ -334,6 +342,9 @@ func (p *Plan) Count() Counts {
 	var c Counts
 	for _, m := range p.Modules {
 		c.Trainable += m.NumParams()
+		if m.Dora { // PEFT counts lora_magnitude_vector among the trainable parameters
+			c.Trainable += int64(m.Out)
+		}
 	}
 	var copies int64
 	for _, s := range p.ModulesToSave {

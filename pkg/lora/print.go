@@ -2,6 +2,7 @@ package lora
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,13 +45,17 @@ func Structure(mc *llama.Config, plan *Plan) string {
 					fmt.Sprintf("  (lora_embedding_B): ParameterDict(  (default): Parameter containing: [torch.FloatTensor of size %dx%d])", m.Out, m.R),
 					"  (lora_magnitude_vector): ModuleDict()", ")"}
 			}
-			return []string{"lora.Linear(",
+			magnitude := []string{"  (lora_magnitude_vector): ModuleDict()"}
+			if m.Dora {
+				magnitude = []string{"  (lora_magnitude_vector): ModuleDict(", "    (default): lora.dora.DoraLinearLayer()", "  )"}
+			}
+			return slices.Concat([]string{"lora.Linear(",
 				"  (base_layer): " + base,
 				"  (lora_dropout): ModuleDict(", "    (default): " + dropout, "  )",
 				"  (lora_A): ModuleDict(", "    (default): " + linearRepr(m.In, m.R, false), "  )",
 				"  (lora_B): ModuleDict(", "    (default): " + linearRepr(m.R, m.Out, false), "  )",
-				"  (lora_embedding_A): ParameterDict()", "  (lora_embedding_B): ParameterDict()",
-				"  (lora_magnitude_vector): ModuleDict()", ")"}
+				"  (lora_embedding_A): ParameterDict()", "  (lora_embedding_B): ParameterDict()"},
+				magnitude, []string{")"})
 		}
 		if saved[name] {
 			return []string{"ModulesToSaveWrapper(", "  (original_module): " + base,
@@ -94,7 +99,7 @@ func Structure(mc *llama.Config, plan *Plan) string {
 				b = append(b, "    (q_norm): "+hn, "    (k_norm): "+hn)
 			}
 		}
-		b = append(b, "    (act_fn): SiLU()", "  )")
+		b = append(b, "    (act_fn): SiLUActivation()", "  )") // transformers 5: ACT2FN["silu"] is activations.SiLUActivation
 		b = append(b, "  (input_layernorm): "+norm, "  (post_attention_layernorm): "+norm, ")")
 		return b
 	}

@@ -10,7 +10,8 @@ that transformers/PEFT cannot load fails the run with their own error).
     hf_interop.py peft-make JOB OUT   JOB lists bases {name: dir}; for each LoraConfig case below:
                                       get_peft_model, print_trainable_parameters (captured), three
                                       AdamW steps, save_pretrained to OUT/<case>/, logits of the
-                                      trained PeftModel; meta-device counts for JOB's "counts"
+                                      trained PeftModel, print(peft_model); meta-device counts
+                                      for JOB's "counts"
     hf_interop.py tokenizer JOB OUT   JOB lists {id, dir, conversations, texts}; writes OUT/tokenizer.json
                                       with AutoTokenizer's apply_chat_template renders and encodings
 
@@ -93,6 +94,14 @@ PEFT_CASES = {
     "tiny_base": dict(base="tiny_base", cfg=dict(
         target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         r=16, lora_alpha=32, lora_dropout=0.05)),
+    # DoRA (use_dora): trained with dropout (PEFT's base term on the dropped-out input), rank pattern
+    "tiny_dora": dict(base="tiny_base", cfg=dict(
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        r=8, lora_alpha=16, lora_dropout=0.1, use_dora=True, rank_pattern={"down_proj": 4})),
+    # DoRA with q/k/v biases trained (lora_only) and rsLoRA on Qwen2
+    "qwen2_dora_bias": dict(base="qwen2_bias_tied", cfg=dict(
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], bias="lora_only", r=4, lora_alpha=8,
+        use_rslora=True, use_dora=True)),
 }
 
 
@@ -131,7 +140,7 @@ def run_peft_make(job, out):
         with torch.no_grad():
             save_logits(os.path.join(d, "logits.safetensors"), pm(input_ids=ids).logits)
         results["cases"][name] = {"base": case["base"], "count_line": line, "input_ids": ids.tolist(),
-                                  "loss_after": loss.item()}
+                                  "loss_after": loss.item(), "structure": str(pm)}
         print("peft-make:", name, line, flush=True)
     # Counts on real-size configs (written by Go as config.json), built on the meta device.
     from transformers import AutoConfig, AutoModelForCausalLM
