@@ -74,8 +74,12 @@ type ScalingStudy struct {
 	// what the extra rank bought.
 	Gain [2]float64
 	// Stable is the rule (0 alpha/r, 1 alpha/√r) whose early eval losses spread least over the ranks.
-	Stable  int
-	Verdict Words
+	Stable int
+	// ControlName and Control are the alpha/r run of the lora_alpha sweep whose scaling × r equals
+	// rsLoRA's at the largest rank, and its final eval loss ("" and NaN when the sweep has none).
+	ControlName string
+	Control     float64
+	Verdict     Words
 }
 
 // Rules names the two scaling rules, in the order of ScalingStudy's pairs.
@@ -157,21 +161,34 @@ func (s *ScalingStudy) measure() {
 	}
 	other := 1 - s.Stable
 	faster := "slower"
-	fasterZh := "更慢"
 	if s.Early[other][len(s.Ranks)-1] < s.Early[other][0] {
-		faster, fasterZh = "faster", "更快"
+		faster = "faster"
 	}
 	agree := [2]Words{
-		{"与 Adam 第一步的启发式论证一致，而不是 rsLoRA 论文的预测", "agree with the Adam first-step heuristic, not with the rsLoRA paper's prediction"},
-		{"与 rsLoRA 论文一致（1/√r 是让各个秩学得一样快的因子），而不是 Adam 第一步的启发式论证", "agree with the rsLoRA paper (1/√r is the rank-stabilising factor), not with the Adam first-step heuristic"},
+		{"在步长如何随 r 变化这一点上，这些运行与 Adam 第一步的启发式论证一致，而不是 rsLoRA 论文的分析", "on how the step grows with r, the runs agree with the Adam first-step heuristic, not with the rsLoRA paper's analysis"},
+		{"在步长如何随 r 变化这一点上，这些运行与 rsLoRA 论文一致（1/√r 让各个秩学得一样快），而不是 Adam 第一步的启发式论证", "on how the step grows with r, the runs agree with the rsLoRA paper (1/√r makes every rank learn alike), not with the Adam first-step heuristic"},
 	}[s.Stable]
-	s.Verdict = Words{
-		fmt.Sprintf("在 %s 下，各个秩在第 %d 步的验证损失相差 %.3f，在 %s 下相差 %.3f：%s 让学习速度与秩无关，"+
-			"另一种规则下最大的秩学得%s。这些运行%s。", Rules[s.Stable], s.EarlyStep, s.EarlySpread[s.Stable], Rules[other],
-			s.EarlySpread[other], Rules[s.Stable], fasterZh, agree.Zh),
-		fmt.Sprintf("under %s the ranks' eval losses at step %d differ by %.3f, under %s by %.3f: %s keeps the speed independent "+
-			"of the rank, and under the other rule the largest rank learns %s. The runs %s.", Rules[s.Stable], s.EarlyStep,
-			s.EarlySpread[s.Stable], Rules[other], s.EarlySpread[other], Rules[s.Stable], faster, agree.En),
+	s.Verdict = Say("在 %s 下，各个秩在第 %d 步的验证损失相差 %.3f，在 %s 下相差 %.3f；另一种规则下最大的秩学得%s：%s。"+
+		"训练结束时，r 从 %d 增加到 %d 在 alpha/sqrt(r) 下使验证损失降低 %.3f，在 alpha/r 下降低 %.3f：%s。",
+		"under %s the ranks' eval losses at step %d differ by %.3f, under %s by %.3f, and under the other rule the largest rank learns %s: %s. "+
+			"At the end, going from r=%d to r=%d lowers the eval loss by %.3f under alpha/sqrt(r) and by %.3f under alpha/r: %s.",
+		Rules[s.Stable], s.EarlyStep, s.EarlySpread[s.Stable], Rules[other], s.EarlySpread[other], Pick(faster == "faster", Words{"更快", "faster"}, Words{"更慢", "slower"}),
+		agree, s.Ranks[0], s.Ranks[len(s.Ranks)-1], s.Gain[1], s.Gain[0],
+		Pick(s.Gain[1] > s.Gain[0], Words{"rsLoRA 论文的观察——用 rsLoRA 时更大的秩学到更多，用 alpha/r 时几乎没有——在这里重现", "the rsLoRA paper's observation that a larger rank learns more with rsLoRA and hardly any more with alpha/r is reproduced"},
+			Words{"rsLoRA 论文的观察——用 rsLoRA 时更大的秩学到更多——在这里没有重现", "the rsLoRA paper's observation that a larger rank learns more with rsLoRA is not reproduced"}))
+	// Control: the alpha/r run of the sweep whose scaling × r (the heuristic's step size) equals that of
+	// rsLoRA at the largest rank, if the sweep has it.
+	rmax := s.Ranks[len(s.Ranks)-1]
+	s.Control = math.NaN()
+	if c := s.RSAlpha * math.Sqrt(float64(rmax)); slices.Contains(s.Alphas, c) {
+		s.ControlName = ScalingName(s.Ranks[len(s.Ranks)/2], c, false)
+		s.Control = s.Runs.Get(s.ControlName).Summary.FinalEvalLoss
+		rs := s.Final[1][len(s.Ranks)-1]
+		s.Verdict = Say("%s 对照：alpha/r、r=%d、lora_alpha=%g 的运行与 r=%d 的 rsLoRA 运行有相同的 scaling×r（%g，启发式论证里的步长），它最终是 %.3f，rsLoRA 是 %.3f：%s。",
+			"%s Control: alpha/r at r=%d with lora_alpha=%g has the same scaling × r (%g, the heuristic's step size) as rsLoRA at r=%d, and ends at %.3f against rsLoRA's %.3f: %s.",
+			s.Verdict, s.Ranks[len(s.Ranks)/2], c, rmax, c, s.Control, rs, Pick(math.Abs(s.Control-rs) < s.Gain[1]/2,
+				Words{"rsLoRA 的收益跟着步长走（换成更大的 lora_alpha 也能得到），不是来自更大的秩", "rsLoRA's gain goes with the step size (a larger lora_alpha gives it too), not with the larger rank"},
+				Words{"两者相差超过 rsLoRA 收益的一半，收益不能只用步长解释", "they differ by more than half of rsLoRA's gain, so the step size alone does not explain it"}))
 	}
 }
 

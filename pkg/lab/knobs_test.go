@@ -31,18 +31,22 @@ func TestScalingStudyVerdict(t *testing.T) {
 		std16, std64  float64 // and of the alpha/r runs
 		stable        int
 		words, faster string
+		control       float64 // final eval loss of alpha/r at r=16, lora_alpha=64: scaling × r = 64, as rsLoRA's at r=64
+		controlWords  string
 	}{
-		{"alpha/r rank-independent", 0.8, 0.6, 1.05, 1.0, 0, "Adam first-step heuristic", "faster"},
-		{"alpha/sqrt(r) rank-independent", 1.0, 0.98, 1.3, 1.6, 1, "rsLoRA paper", "slower"},
+		{"alpha/r rank-independent", 0.8, 0.6, 1.05, 1.0, 0, "Adam first-step heuristic", "faster", 0.31, "goes with the step size"},
+		{"alpha/sqrt(r) rank-independent", 1.0, 0.98, 1.3, 1.6, 1, "rsLoRA paper (1/√r", "slower", 0.39, "does not explain it"},
 	} {
-		s := &ScalingStudy{Ranks: []int{4, 16, 64}, Alpha: 16, RSAlpha: 8, Alphas: []float64{16}, EarlyStep: 8}
+		s := &ScalingStudy{Ranks: []int{4, 16, 64}, Alpha: 16, RSAlpha: 8, Alphas: []float64{16, 64}, EarlyStep: 8}
 		s.Runs = Runs{fakeRun("r=4,alpha=16", 4, 16, false, 0, 3, 8, 1.0, 48, 0.40),
 			fakeRun("r=16,alpha=16", 16, 16, false, 0, 3, 8, tc.std16, 48, 0.39),
 			fakeRun("r=64,alpha=16", 64, 16, false, 0, 3, 8, tc.std64, 48, 0.38),
 			fakeRun("rslora,r=16,alpha=8", 16, 8, true, 0, 3, 8, tc.rs16, 48, 0.35),
-			fakeRun("rslora,r=64,alpha=8", 64, 8, true, 0, 3, 8, tc.rs64, 48, 0.30)}
+			fakeRun("rslora,r=64,alpha=8", 64, 8, true, 0, 3, 8, tc.rs64, 48, 0.30),
+			fakeRun("r=16,alpha=64", 16, 64, false, 0, 3, 8, 0.7, 48, tc.control)}
 		s.measure()
-		if s.Stable != tc.stable || !strings.Contains(s.Verdict.En, tc.words) || !strings.Contains(s.Verdict.En, "largest rank learns "+tc.faster) {
+		if s.Stable != tc.stable || !strings.Contains(s.Verdict.En, tc.words) || !strings.Contains(s.Verdict.En, "largest rank learns "+tc.faster) ||
+			!strings.Contains(s.Verdict.En, "is reproduced") || s.ControlName != "r=16,alpha=64" || !strings.Contains(s.Verdict.En, tc.controlWords) {
 			t.Errorf("%s: stable %d, verdict %q", tc.name, s.Stable, s.Verdict.En)
 		}
 		if got := s.Early[1]; got[0] != 1.0 || got[1] != tc.rs16 || got[2] != tc.rs64 {
