@@ -184,8 +184,8 @@ func (s *ScalingStudy) measure() {
 		s.ControlName = ScalingName(s.Ranks[len(s.Ranks)/2], c, false)
 		s.Control = s.Runs.Get(s.ControlName).Summary.FinalEvalLoss
 		rs := s.Final[1][len(s.Ranks)-1]
-		s.Verdict = Say("%s 对照：alpha/r、r=%d、lora_alpha=%g 的运行与 r=%d 的 rsLoRA 运行有相同的 scaling×r（%g，启发式论证里的步长），它最终是 %.3f，rsLoRA 是 %.3f：%s。",
-			"%s Control: alpha/r at r=%d with lora_alpha=%g has the same scaling × r (%g, the heuristic's step size) as rsLoRA at r=%d, and ends at %.3f against rsLoRA's %.3f: %s.",
+		s.Verdict = Say("%s对照：alpha/r、r=%d、lora_alpha=%g 的运行与 r=%d 的 rsLoRA 运行有相同的 scaling×r（%g，启发式论证里的步长），它最终是 %.3f，rsLoRA 是 %.3f：%s。",
+			"%s Control: alpha/r at r=%d with lora_alpha=%g and rsLoRA at r=%d have the same scaling × r (%g, the heuristic's step size); the first ends at %.3f, rsLoRA at %.3f: %s.",
 			s.Verdict, s.Ranks[len(s.Ranks)/2], c, rmax, c, s.Control, rs, Pick(math.Abs(s.Control-rs) < s.Gain[1]/2,
 				Words{"rsLoRA 的收益跟着步长走（换成更大的 lora_alpha 也能得到），不是来自更大的秩", "rsLoRA's gain goes with the step size (a larger lora_alpha gives it too), not with the larger rank"},
 				Words{"两者相差超过 rsLoRA 收益的一半，收益不能只用步长解释", "they differ by more than half of rsLoRA's gain, so the step size alone does not explain it"}))
@@ -249,7 +249,8 @@ func (r *Run) Fit(trainSet *Examples) Fit {
 }
 
 // FitCurves draws, for every run, its training loss (the mean over each stretch between two
-// evaluations, dropout on) and its eval loss (dropout off) against the step.
+// evaluations, dropout on) and its eval loss (dropout off) against the step, on a log axis (the
+// gap between them shows as a distance).
 func (rs Runs) FitCurves(title string) plot.Chart {
 	var series []plot.Series
 	for _, r := range rs {
@@ -269,7 +270,7 @@ func (rs Runs) FitCurves(title string) plot.Chart {
 		}
 		series = append(series, tr, ev)
 	}
-	return plot.Lines(plot.LineOptions{Title: title, XName: "step", YName: "loss"}, series...)
+	return plot.Lines(plot.LineOptions{Title: title, XName: "step", YName: "loss", LogY: true}, series...)
 }
 
 // Versus is a Markdown table of runs against a reference run: trainable parameters, eval loss

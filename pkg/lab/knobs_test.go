@@ -46,7 +46,7 @@ func TestScalingStudyVerdict(t *testing.T) {
 			fakeRun("r=16,alpha=64", 16, 64, false, 0, 3, 8, 0.7, 48, tc.control)}
 		s.measure()
 		if s.Stable != tc.stable || !strings.Contains(s.Verdict.En, tc.words) || !strings.Contains(s.Verdict.En, "largest rank learns "+tc.faster) ||
-			!strings.Contains(s.Verdict.En, "is reproduced") || s.ControlName != "r=16,alpha=64" || !strings.Contains(s.Verdict.En, tc.controlWords) {
+			!strings.Contains(s.Verdict.En, "is reproduced") || strings.Contains(s.Verdict.En+s.Verdict.Zh, "%!") || s.ControlName != "r=16,alpha=64" || !strings.Contains(s.Verdict.En, tc.controlWords) {
 			t.Errorf("%s: stable %d, verdict %q", tc.name, s.Stable, s.Verdict.En)
 		}
 		if got := s.Early[1]; got[0] != 1.0 || got[1] != tc.rs16 || got[2] != tc.rs64 {
