@@ -29,6 +29,8 @@ func countCases() []countCase {
 		{ID: "deepseek7b_default", Config: deepseek, Lora: map[string]any{}},
 		{ID: "deepseek7b_emb_head", Config: deepseek, Lora: map[string]any{"r": 8,
 			"target_modules": []string{"embed_tokens", "q_proj", "v_proj"}, "modules_to_save": []string{"lm_head"}}},
+		{ID: "deepseek7b_norms_to_save", Config: deepseek, Lora: map[string]any{"r": 16, "lora_alpha": 32, "target_modules": all7,
+			"modules_to_save": []string{"input_layernorm", "norm"}}}, // PEFT's endswith: "norm" also names every layer's norms
 		{ID: "qwen05b_all_linear_bias", Config: qwen, Lora: map[string]any{"r": 32, "target_modules": "all-linear",
 			"bias": "lora_only", "rank_pattern": map[string]int{"down_proj": 8}}},
 		{ID: "qwen05b_layers", Config: qwen, Lora: map[string]any{"r": 8, "target_modules": []string{"q_proj", "v_proj"},

@@ -238,25 +238,29 @@ func (c Config) Resolve(mc *llama.Config) (*Plan, error) {
 	}
 	sort.Strings(p.TargetModules)
 
-	// modules_to_save: every module whose name ends with an entry gets a trainable copy.
+	// modules_to_save: every module whose name ends with an entry gets a trainable copy. PEFT's
+	// ModulesToSaveWrapper takes any module with weights, so RMSNorm weights can be trained this
+	// way too (modules_to_save=["input_layernorm", "post_attention_layernorm", "norm"]).
 	specs := mc.ParamSpecs()
+	saved := map[string]bool{} // a module two entries match is copied once
 	for _, entry := range c.ModulesToSave {
 		found := false
 		for _, m := range allModules(mc) {
-			if !strings.HasSuffix(m.name, entry) || (m.kind != "Linear" && m.kind != "Embedding") {
+			if !strings.HasSuffix(m.name, entry) || (m.kind != "Linear" && m.kind != "Embedding" && m.kind != "RMSNorm") {
 				continue
 			}
 			found = true
 			for _, suffix := range []string{".weight", ".bias"} {
 				name := m.name + suffix
 				shape := paramShape(mc, specs, name)
-				if shape != nil {
+				if shape != nil && !saved[name] {
+					saved[name] = true
 					p.ModulesToSave = append(p.ModulesToSave, llama.ParamSpec{Name: name, Shape: shape})
 				}
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("modules_to_save entry %q matched no Linear or Embedding module; modules that exist: %s",
+			return nil, fmt.Errorf("modules_to_save entry %q matched no Linear, Embedding or RMSNorm module; modules that exist: %s",
 				entry, strings.Join(ModuleNames(mc), ", "))
 		}
 	}
