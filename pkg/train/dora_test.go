@@ -39,22 +39,7 @@ func TestTrainDoRA(t *testing.T) {
 			}
 			args := toyArgs()
 			args.LearningRate, args.MaxSteps = 1e-2, 40
-			tr, eval := patternTrainer(t, model, base.Config.VocabSize, args)
-			before, err := tr.EvaluateLoader(eval)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := tr.Train(); err != nil {
-				t.Fatal(err)
-			}
-			after, err := tr.EvaluateLoader(eval)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("DoRA eval loss %.4f -> %.4f", before.Loss, after.Loss)
-			if !(after.Loss < before.Loss-0.5) {
-				t.Errorf("eval loss %.4f -> %.4f: DoRA did not learn", before.Loss, after.Loss)
-			}
+			tr, after := mustLearn(t, "DoRA", model, base.Config.VocabSize, args)
 			trained, err := TrainedAdapter(tr, ad)
 			if err != nil {
 				t.Fatal(err)

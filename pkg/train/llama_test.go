@@ -27,6 +27,30 @@ func patternTrainer(t *testing.T, model Model, vocab int, args Args) (*Trainer, 
 	return tr, eval
 }
 
+// mustLearn trains model on the pattern task of patternTrainer and fails the test unless the eval
+// loss falls by more than 0.5 nats; what names the model in messages. It returns the trainer
+// and the eval result after training.
+func mustLearn(t *testing.T, what string, model Model, vocab int, args Args) (*Trainer, EvalResult) {
+	t.Helper()
+	tr, eval := patternTrainer(t, model, vocab, args)
+	before, err := tr.EvaluateLoader(eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Train(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := tr.EvaluateLoader(eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s eval loss %.4f -> %.4f, accuracy %.3f -> %.3f", what, before.Loss, after.Loss, before.Accuracy, after.Accuracy)
+	if !(after.Loss < before.Loss-0.5) {
+		t.Errorf("eval loss %.4f -> %.4f: %s did not learn", before.Loss, after.Loss, what)
+	}
+	return tr, after
+}
+
 // patternExamples are sequences following tok → (7·tok + 3) mod vocab, the first 3 tokens
 // unsupervised.
 func patternExamples(n, vocab int, seed uint64) []mask.Example {
@@ -64,19 +88,7 @@ func TestTrainLlamaLoRA(t *testing.T) {
 	args := toyArgs()
 	args.LearningRate, args.MaxSteps, args.GradientAccumulationSteps = 1e-2, 20, 2
 	args.OutputDir, args.SaveSteps = t.TempDir(), 10
-	tr, eval := patternTrainer(t, model, base.Config.VocabSize, args)
-	before, err := tr.EvaluateLoader(eval)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Train(); err != nil {
-		t.Fatal(err)
-	}
-	after := tr.EvalHistory()[0]
-	t.Logf("eval loss %.4f -> %.4f, accuracy %.3f -> %.3f", before.Loss, after.Loss, before.Accuracy, after.Accuracy)
-	if !(after.Loss < before.Loss-0.5) {
-		t.Errorf("eval loss %.4f -> %.4f: LoRA did not learn", before.Loss, after.Loss)
-	}
+	tr, _ := mustLearn(t, "LoRA", model, base.Config.VocabSize, args)
 	p, _ := tr.Params()
 	changed := 0
 	for n, x := range p {

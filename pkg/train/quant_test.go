@@ -33,20 +33,5 @@ func TestTrainQLoRA(t *testing.T) {
 	}
 	args := toyArgs()
 	args.LearningRate, args.MaxSteps = 1e-2, 40
-	tr, eval := patternTrainer(t, model, base.Config.VocabSize, args)
-	before, err := tr.EvaluateLoader(eval)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Train(); err != nil {
-		t.Fatal(err)
-	}
-	after, err := tr.EvaluateLoader(eval)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("QLoRA eval loss %.4f -> %.4f", before.Loss, after.Loss)
-	if !(after.Loss < before.Loss-0.5) {
-		t.Errorf("eval loss %.4f -> %.4f: QLoRA did not learn", before.Loss, after.Loss)
-	}
+	mustLearn(t, "QLoRA", model, base.Config.VocabSize, args)
 }
