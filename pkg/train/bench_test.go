@@ -1,9 +1,10 @@
 package train
 
 import (
-	"github.com/loralab/loralab/pkg/mask"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/loralab/loralab/pkg/mask"
 )
 
 // BenchmarkToyTrainStep measures the fused training step (forward, backward, AdamW) of a
