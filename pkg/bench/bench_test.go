@@ -2,40 +2,50 @@ package bench
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/llama"
 )
 
 // BenchmarkLoRATrainStep measures one full LoRA training step — forward, loss, gradients of the
 // LoRA tensors, global-norm clipping and AdamW, fused in one Exec with the state carried between
-// steps — on the shape of ../shared/reference/torch_lora_ref.py (DefaultShape). It reports
-// tokens/s (Batch·Seq per step over wall time), CPU seconds per step and the process's peak RSS.
-// Forward-only speed on the same shape is llama.BenchmarkForwardTiny.
+// steps — on the shape of ../shared/reference/torch_lora_ref.py (DefaultShape, "small") and on
+// issue 15's seq-512 shape (Seq512Shape, "seq512"). It reports tokens/s (Batch·Seq per step over
+// wall time), CPU seconds per step and the process's peak RSS. Forward-only speed on the small
+// shape is llama.BenchmarkForwardTiny.
 func BenchmarkLoRATrainStep(b *testing.B) {
-	s := DefaultShape()
-	st, err := NewStep(backend.MustDefault(), s, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := st.Run(); err != nil { // compile outside the timing
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	start, cpu0 := time.Now(), ProcessCPU()
-	for range b.N {
-		if _, err := st.Run(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(s.Tokens()*b.N)/time.Since(start).Seconds(), "tokens/s")
-	b.ReportMetric((ProcessCPU()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
-	if kib, err := PeakRSS(); err == nil {
-		b.ReportMetric(float64(kib)/1024, "peakRSS_MiB")
+	for _, tc := range []struct {
+		name  string
+		shape Shape
+	}{{"small", DefaultShape()}, {"seq512", Seq512Shape()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := tc.shape
+			st, err := NewStep(backend.MustDefault(), s, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := st.Run(); err != nil { // compile outside the timing
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start, cpu0 := time.Now(), ProcessCPU()
+			for range b.N {
+				if _, err := st.Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(s.Tokens()*b.N)/time.Since(start).Seconds(), "tokens/s")
+			b.ReportMetric((ProcessCPU()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
+			if kib, err := PeakRSS(); err == nil {
+				b.ReportMetric(float64(kib)/1024, "peakRSS_MiB")
+			}
+		})
 	}
 }
 
@@ -259,4 +269,45 @@ func TestBLASProbeReference(t *testing.T) {
 			t.Errorf("%s: Reference() = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// BenchmarkGenerateQwen05B measures KV-cache decoding (greedy, batch 1, 16-token prompt, 32 new
+// tokens, float32 random weights) at the Qwen2.5-0.5B shape (RealConfig "qwen2.5-0.5b": vocab
+// 151,936, 24 layers, 14/2 heads, tied head). It needs about 2.5 GB and runs only with
+// LORALAB_BENCH_REAL=1 (pkg/bench/quietbench.sh sets it).
+func BenchmarkGenerateQwen05B(b *testing.B) {
+	if os.Getenv("LORALAB_BENCH_REAL") == "" {
+		b.Skip("set LORALAB_BENCH_REAL=1 to run (2.5 GB)")
+	}
+	cfg, _, err := RealConfig("qwen2.5-0.5b")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := llama.NewRandomModel(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := llama.NewRunner(backend.MustDefault(), m, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prompt := make([]int, 16)
+	for i := range prompt {
+		prompt[i] = (i*7919 + 11) % cfg.VocabSize
+	}
+	const newTokens = 32
+	opts := llama.GenerateOptions{MaxNewTokens: newTokens, EOSTokenIDs: []int{}}
+	if _, err := r.Generate(prompt, opts); err != nil { // compile
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start, cpu0 := time.Now(), ProcessCPU()
+	for range b.N {
+		if _, err := r.Generate(prompt, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(newTokens*b.N)/time.Since(start).Seconds(), "new_tokens/s")
+	b.ReportMetric((ProcessCPU()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
 }

@@ -149,11 +149,15 @@ func linear(adapter Adapter, module string, x *Node, w Weights, weight string, b
 		w = anchorWeights(w, x2, weight)
 	}
 	var y *Node
-	if n := x2.Shape().Dimensions[0]; n > 0 && n < 8 {
-		// A few rows (KV-cache decoding): W·xᵀ runs on the Go backend's large-matrix kernel,
-		// several times faster than its small-matrix path for x·Wᵀ.
+	_, decoding := w[oneRowDecoding]
+	switch n := x2.Shape().Dimensions[0]; {
+	case n == 1 && decoding:
+		y = rowTimesWeight(x2, w.linearWeight(weight))
+	case n > 0 && n < 8:
+		// A few rows: W·xᵀ runs on the Go backend's large-matrix kernel, several times faster
+		// than its small-matrix path for x·Wᵀ.
 		y = Transpose(DotGeneral(w.linearWeight(weight), []int{1}, nil, x2, []int{1}, nil), 0, 1)
-	} else {
+	default:
 		y = w.frozenMatmul(weight, x2)
 	}
 	if bias != nil {
@@ -167,6 +171,20 @@ func linear(adapter Adapter, module string, x *Node, w Weights, weight string, b
 		y = Reshape(y, append(out, y.Shape().Dimensions[1])...)
 	}
 	return y
+}
+
+// oneRowDecoding is a Weights key (never a parameter name) set by the KV-cache decoding graph:
+// a Linear module with a single row of input then uses rowTimesWeight. (Only there: a training
+// graph with one-token loss chunks keeps its DotGenerals and their gradients.)
+const oneRowDecoding = "\x00one-row-decoding"
+
+// rowTimesWeight is x·Wᵀ for one row x [1, in] (a KV-cache decoding step) and W [out, in], as
+// Σ_in (W ⊙ x): on the Go backend an elementwise product and a row sum read W once and take
+// 0.45–0.6× the CPU of its DotGeneral, whose kernels for W of 4M values or more pack W on every
+// call and fill 8 (x·Wᵀ) or 32 (W·xᵀ) register rows for the one used (BenchmarkDecodeMatVec,
+// pkg/bench/NOTES.md).
+func rowTimesWeight(x, w *Node) *Node {
+	return InsertAxes(ReduceSum(Mul(w, BroadcastToDims(x, w.Shape().Dimensions...)), 1), 0)
 }
 
 func proj(cfg *Config, w Weights, adapter Adapter, module string, x *Node, bias bool) *Node {
