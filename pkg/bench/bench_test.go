@@ -271,11 +271,13 @@ func TestBLASProbeReference(t *testing.T) {
 	}
 }
 
-// BenchmarkGenerateQwen05B measures KV-cache decoding (greedy, batch 1, 16-token prompt, 32 new
-// tokens, float32 random weights) at the Qwen2.5-0.5B shape (RealConfig "qwen2.5-0.5b": vocab
-// 151,936, 24 layers, 14/2 heads, tied head). It needs about 2.5 GB and runs only with
-// LORALAB_BENCH_REAL=1 (pkg/bench/quietbench.sh sets it).
-func BenchmarkGenerateQwen05B(b *testing.B) {
+// BenchmarkInferQwen05B measures inference at the Qwen2.5-0.5B shape (RealConfig
+// "qwen2.5-0.5b": vocab 151,936, 24 layers, 14/2 heads, tied head; float32 random weights), as
+// pkg/bench/peer/torch_infer_peer.py does with the same flags: "forward" is the logits of a
+// [1, 512] batch, "generate" KV-cache greedy decoding of 32 new tokens after a 16-token prompt
+// (the prefill included). It needs about 2.5 GB and runs only with LORALAB_BENCH_REAL=1
+// (pkg/bench/quietbench.sh sets it).
+func BenchmarkInferQwen05B(b *testing.B) {
 	if os.Getenv("LORALAB_BENCH_REAL") == "" {
 		b.Skip("set LORALAB_BENCH_REAL=1 to run (2.5 GB)")
 	}
@@ -291,23 +293,38 @@ func BenchmarkGenerateQwen05B(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	prompt := make([]int, 16)
+	const seq, promptLen, newTokens = 512, 16, 32
+	ids := make([]int32, seq)
+	for i := range ids {
+		ids[i] = int32((i*7919 + 11) % cfg.VocabSize)
+	}
+	prompt := make([]int, promptLen)
 	for i := range prompt {
-		prompt[i] = (i*7919 + 11) % cfg.VocabSize
+		prompt[i] = int(ids[i])
 	}
-	const newTokens = 32
 	opts := llama.GenerateOptions{MaxNewTokens: newTokens, EOSTokenIDs: []int{}}
-	if _, err := r.Generate(prompt, opts); err != nil { // compile
-		b.Fatal(err)
+	for _, tc := range []struct {
+		name   string
+		tokens int
+		run    func() error
+	}{
+		{"forward", seq, func() error { _, err := r.Logits([][]int32{ids}, nil, nil); return err }},
+		{"generate", newTokens, func() error { _, err := r.Generate(prompt, opts); return err }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			if err := tc.run(); err != nil { // compile
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start, cpu0 := time.Now(), ProcessCPU()
+			for range b.N {
+				if err := tc.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(tc.tokens*b.N)/time.Since(start).Seconds(), "tokens/s")
+			b.ReportMetric((ProcessCPU()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
+		})
 	}
-	b.ResetTimer()
-	start, cpu0 := time.Now(), ProcessCPU()
-	for range b.N {
-		if _, err := r.Generate(prompt, opts); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(newTokens*b.N)/time.Since(start).Seconds(), "new_tokens/s")
-	b.ReportMetric((ProcessCPU()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
 }
