@@ -131,3 +131,40 @@ func TestCausalAttentionSameAsPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskedSoftmaxSameGradients checks maskedSoftmax's value and written-out gradient against
+// GoMLX's Softmax of the Where-masked scores (a row with a single unmasked entry included), for
+// two gradients over one graph.
+func TestMaskedSoftmaxSameGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	s, w := randomTensor(r, 2, 3, 5, 7), randomTensor(r, 2, 3, 5, 7)
+	run := func(custom bool) [][]float32 {
+		outs, err := ExecOnceN(backend.MustDefault(), func(s, w *Node) []*Node {
+			row := Iota(s.Graph(), shapesInt32(5, 7), 0)
+			col := Iota(s.Graph(), shapesInt32(5, 7), 1)
+			mask := BroadcastToDims(Reshape(GreaterOrEqual(row, col), 1, 1, 5, 7), 2, 3, 5, 7)
+			var p *Node
+			if custom {
+				p = maskedSoftmax(s, mask)
+			} else {
+				p = Softmax(Where(mask, s, Scalar(s.Graph(), s.DType(), -math.MaxFloat32)), -1)
+			}
+			loss := ReduceAllSum(Mul(Mul(p, p), w))
+			return []*Node{p, Gradient(loss, s)[0], MulScalar(Gradient(MulScalar(loss, 3), s)[0], 1.0/3)}
+		}, s, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flat [][]float32
+		for _, o := range outs {
+			flat = append(flat, tensors.MustCopyFlatData[float32](o))
+		}
+		return flat
+	}
+	want, got := run(false), run(true)
+	for i, what := range []string{"softmax", "gradient", "2nd gradient"} {
+		if d := maxAbsDiff(got[i], want[i]); d > 1e-6 {
+			t.Errorf("%s: max |maskedSoftmax - Softmax(Where)| = %.3g", what, d)
+		}
+	}
+}

@@ -339,8 +339,32 @@ func headsMinor(att *Node, qShape shapes.Shape) *Node {
 // and mask5 [B, 1, T, 1, S]; it returns [B, nKV, T, group, hd].
 func attendBlock(qh, kh, vh, mask5 *Node) *Node {
 	scores := batchedDot(qh, kh, 3) // [B, nKV, T, group, S]
-	scores = Where(mask5, scores, Scalar(qh.Graph(), dtypes.Float32, -math.MaxFloat32))
-	return batchedDot(Softmax(scores, -1), vh, 2)
+	return batchedDot(maskedSoftmax(scores, mask5), vh, 2)
+}
+
+// maskedSoftmax is Softmax(Where(mask, scores, −MaxFloat32), -1) — masked scores get probability
+// exactly 0 — with the gradient written out: dScores = p ⊙ (dP − Σ dP ⊙ p), which is 0 where
+// masked. GoMLX's Softmax runs the backend's fused kernel forward, but its gradient comes from
+// the decomposed graph (max, exp, sum, div), which the Go backend then computes in the forward
+// pass as well, and whose VJP takes several more passes over the scores (and the Where's VJP one
+// more). Here, as in batchedDot, the identity on the probabilities records dP and the one on the
+// scores, reached later, replaces their gradient; the decomposed graph and its VJP are left
+// unused and eliminated by the executor.
+func maskedSoftmax(scores, mask *Node) *Node {
+	var dP, pUsed *Node
+	s := IdentityWithCustomGradient(scores, func(_, v *Node) *Node {
+		if dP == nil { // not reached through the probabilities: keep GoMLX's gradient
+			return v
+		}
+		d, p := dP, pUsed
+		dP = nil
+		return Mul(p, Sub(d, ReduceAndKeep(Mul(d, p), ReduceSum, -1)))
+	})
+	s = Where(mask, s, Scalar(scores.Graph(), dtypes.Float32, -math.MaxFloat32))
+	return IdentityWithCustomGradient(Softmax(s, -1), func(p, v *Node) *Node {
+		dP, pUsed = v, p
+		return v
+	})
 }
 
 // batchedDot is DotGeneral(lhs [B, H, T, g, X], {4}, rhs, {rhsAxis}) with batch axes {0, 1},
