@@ -2,7 +2,7 @@
 # Issue 15's comparison in one command, for a quiet machine (`make quietbench`; about 10 minutes
 # on 2 cores): the LoRA training step against the PyTorch peer at its best configuration —
 # Debian's torch 1.13 (/usr/bin/python3, `make bench-setup`) and current torch from
-# $LORALAB_CACHE/venv-test (`make setup`), each in several torch × BLAS thread configurations —
+# $LORALAB_CACHE/venv-test (`make setup`), each at 1 torch thread × 1 and nproc BLAS threads —
 # interleaved (Go, peer, Go, peer …), at
 #   1. bench-small (the reference's shape: hidden 256, 4 layers, batch 8 × seq 256),
 #   2. the seq-512 shape (hidden 384, 6 layers, 6 heads, intermediate 1024, batch 4 × seq 512),
@@ -37,8 +37,12 @@ if [ "$SMOKE" = 1 ]; then
   SWEEP="64:4 128:2"; SWEEPFLAGS="-steps 1 -warmup 0 -rounds 1 -threads 1 -blas-threads 2"
   GOBENCH="1x"; INFER_TINY="--reps 1 --batch 2 --seq 64 --new 8"; REAL=""
 else
-  SMALL="-steps 6 -warmup 2 -rounds 2"                           # peer: 1×1, 1×2, 2×2
-  SEQ512="-hidden 384 -layers 6 -heads 6 -inter 1024 -seq 512 -batch 4 -steps 5 -warmup 1 -rounds 2 -blas-threads 2"
+  # The peer at 1 torch thread × 1 and nproc BLAS threads: 2 torch threads were the slowest
+  # configuration of every run so far (5× slower at load 3–4, 14:14 UTC 2026-12-01) and would
+  # double the run (QUIETBENCH_THREADS="1,2" brings them back).
+  TH=${QUIETBENCH_THREADS:-1}
+  SMALL="-steps 6 -warmup 2 -rounds 2 -threads $TH"
+  SEQ512="-hidden 384 -layers 6 -heads 6 -inter 1024 -seq 512 -batch 4 -steps 4 -warmup 1 -rounds 2 -threads $TH"
   SWEEP="256:8 512:4 1024:2 2048:1"; SWEEPFLAGS="-steps 3 -warmup 1 -rounds 1 -threads 1 -blas-threads 2"  # the peer's best on a quiet machine so far
   GOBENCH="3x"; INFER_TINY=""; REAL=1
 fi
@@ -79,7 +83,7 @@ inferpeer tiny 1 $INFER_TINY
 inferpeer tiny "$(nproc)" $INFER_TINY
 if [ -n "$REAL" ]; then
   (cd pkg/bench && LORALAB_BENCH_REAL=1 "$OUT/bin/bench.test" -test.run '^$' -test.bench 'InferQwen05B' -test.benchtime 2x) >> "$OUT/infer-go.txt"
-  inferpeer qwen2.5-0.5b "$(nproc)" $IARGS_QWEN
+  inferpeer qwen2.5-0.5b 1 $IARGS_QWEN
 fi
 section "done"
 
