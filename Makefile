@@ -10,7 +10,7 @@ PY := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 GOTEST_FLAGS ?= -timeout 30m
 FUZZTIME ?= 10s
 
-.PHONY: lab setup test vet gotest citest notebooks labcheck labui interop fuzz docs bench bench-setup peerbench gpu-check clean
+.PHONY: lab setup test vet gotest citest notebooks labcheck labui interop fuzz docs bench bench-setup peerbench quietbench gpu-check clean
 
 lab:
 	bash docker/setup.sh
@@ -65,6 +65,15 @@ bench:
 PEERBENCH_FLAGS ?= -python $${LORALAB_CACHE:-$$HOME/.cache/loralab}/venv-test/bin/python
 peerbench:
 	GOMLX_BACKEND=go go run ./pkg/bench/cmd/peerbench $(PEERBENCH_FLAGS)
+
+# Issue 15's whole comparison in one interleaved run, for a quiet machine (about 10 minutes on 2
+# cores; after `make setup` and `make bench-setup`): the LoRA step at bench-small and at the seq-512
+# shape against both torch peers in several thread configurations, the sequence sweep 256–2048,
+# and forward/decoding speed of the tiny model and the Qwen2.5-0.5B shape. Writes
+# $(QUIETBENCH_OUT)/report.md (pkg/bench/quietbench.sh).
+QUIETBENCH_OUT ?= build/quietbench
+quietbench:
+	bash pkg/bench/quietbench.sh $(QUIETBENCH_OUT)
 
 # The real-shape benchmark and a short training of the Qwen2.5-0.5B shape on a GPU (XLA with a
 # PJRT CUDA plugin); fails clearly without one. Never part of `make test`.

@@ -2,40 +2,50 @@ package bench
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/loralab/loralab/pkg/atomicfile"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/llama"
 )
 
 // BenchmarkLoRATrainStep measures one full LoRA training step — forward, loss, gradients of the
 // LoRA tensors, global-norm clipping and AdamW, fused in one Exec with the state carried between
-// steps — on the shape of ../shared/reference/torch_lora_ref.py (DefaultShape). It reports
-// tokens/s (Batch·Seq per step over wall time), CPU seconds per step and the process's peak RSS.
-// Forward-only speed on the same shape is llama.BenchmarkForwardTiny.
+// steps — on the shape of ../shared/reference/torch_lora_ref.py (DefaultShape, "small") and on
+// issue 15's seq-512 shape (Seq512Shape, "seq512"). It reports tokens/s (Batch·Seq per step over
+// wall time), CPU seconds per step and the process's peak RSS. Forward-only speed on the small
+// shape is llama.BenchmarkForwardTiny.
 func BenchmarkLoRATrainStep(b *testing.B) {
-	s := DefaultShape()
-	st, err := NewStep(backend.MustDefault(), s, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := st.Run(); err != nil { // compile outside the timing
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	start, cpu0 := time.Now(), ProcessCPU()
-	for range b.N {
-		if _, err := st.Run(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(s.Tokens()*b.N)/time.Since(start).Seconds(), "tokens/s")
-	b.ReportMetric((ProcessCPU()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
-	if kib, err := PeakRSS(); err == nil {
-		b.ReportMetric(float64(kib)/1024, "peakRSS_MiB")
+	for _, tc := range []struct {
+		name  string
+		shape Shape
+	}{{"small", DefaultShape()}, {"seq512", Seq512Shape()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := tc.shape
+			st, err := NewStep(backend.MustDefault(), s, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := st.Run(); err != nil { // compile outside the timing
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start, cpu0 := time.Now(), ProcessCPU()
+			for range b.N {
+				if _, err := st.Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(s.Tokens()*b.N)/time.Since(start).Seconds(), "tokens/s")
+			b.ReportMetric((ProcessCPU()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
+			if kib, err := PeakRSS(); err == nil {
+				b.ReportMetric(float64(kib)/1024, "peakRSS_MiB")
+			}
+		})
 	}
 }
 
@@ -258,5 +268,63 @@ func TestBLASProbeReference(t *testing.T) {
 		if got := tc.p.Reference(); got != tc.want {
 			t.Errorf("%s: Reference() = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkInferQwen05B measures inference at the Qwen2.5-0.5B shape (RealConfig
+// "qwen2.5-0.5b": vocab 151,936, 24 layers, 14/2 heads, tied head; float32 random weights), as
+// pkg/bench/peer/torch_infer_peer.py does with the same flags: "forward" is the logits of a
+// [1, 512] batch, "generate" KV-cache greedy decoding of 32 new tokens after a 16-token prompt
+// (the prefill included). It needs about 2.5 GB and runs only with LORALAB_BENCH_REAL=1
+// (pkg/bench/quietbench.sh sets it).
+func BenchmarkInferQwen05B(b *testing.B) {
+	if os.Getenv("LORALAB_BENCH_REAL") == "" {
+		b.Skip("set LORALAB_BENCH_REAL=1 to run (2.5 GB)")
+	}
+	cfg, _, err := RealConfig("qwen2.5-0.5b")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := llama.NewRandomModel(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := llama.NewRunner(backend.MustDefault(), m, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const seq, promptLen, newTokens = 512, 16, 32
+	ids := make([]int32, seq)
+	for i := range ids {
+		ids[i] = int32((i*7919 + 11) % cfg.VocabSize)
+	}
+	prompt := make([]int, promptLen)
+	for i := range prompt {
+		prompt[i] = int(ids[i])
+	}
+	opts := llama.GenerateOptions{MaxNewTokens: newTokens, EOSTokenIDs: []int{}}
+	for _, tc := range []struct {
+		name   string
+		tokens int
+		run    func() error
+	}{
+		{"forward", seq, func() error { _, err := r.Logits([][]int32{ids}, nil, nil); return err }},
+		{"generate", newTokens, func() error { _, err := r.Generate(prompt, opts); return err }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			if err := tc.run(); err != nil { // compile
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start, cpu0 := time.Now(), ProcessCPU()
+			for range b.N {
+				if err := tc.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(tc.tokens*b.N)/time.Since(start).Seconds(), "tokens/s")
+			b.ReportMetric((ProcessCPU()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
+		})
 	}
 }

@@ -49,6 +49,14 @@ func DefaultShape() Shape {
 		R: 16, Alpha: 32, Dropout: 0.05, LR: 2e-4, WeightDecay: 0.01, MaxGradNorm: 1.0}
 }
 
+// Seq512Shape is issue 15's longer-sequence shape: DefaultShape with hidden 384, 6 layers,
+// 6 heads, intermediate 1024 and batch 4 × seq 512.
+func Seq512Shape() Shape {
+	s := DefaultShape()
+	s.Hidden, s.Layers, s.Heads, s.Inter, s.Seq, s.Batch = 384, 6, 6, 1024, 512, 4
+	return s
+}
+
 // Tokens is the number of tokens one step processes (Batch × Seq), the peer's numerator.
 func (s Shape) Tokens() int { return s.Batch * s.Seq }
 

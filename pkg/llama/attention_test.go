@@ -71,3 +71,100 @@ func TestBatchedDotSameGradients(t *testing.T) {
 		}
 	}
 }
+
+// TestCausalAttentionSameAsPlain checks that causalAttention (query blocks of causalBlock, the
+// key blocks above the diagonal skipped) gives attention's output and q, k, v gradients for
+// sequences longer than a block (not a multiple of it), grouped-query heads, and the masks it
+// is used with: causal, packed (two segments per row, the boundary inside a block) and a
+// sliding window of the packed mask.
+func TestCausalAttentionSameAsPlain(t *testing.T) {
+	const B, T, nH, nKV, hd = 2, causalBlock + 75, 4, 2, 8
+	r := rand.New(rand.NewPCG(3, 4))
+	q, k, v := randomTensor(r, B, T, nH, hd), randomTensor(r, B, T, nKV, hd), randomTensor(r, B, T, nKV, hd)
+	w := randomTensor(r, B, T, nH*hd)
+	seg := make([]int32, B*T)
+	for i := range seg {
+		if i%T >= 100+(i/T)*40 {
+			seg[i] = 1
+		}
+	}
+	segT := tensors.FromFlatDataAndDimensions(seg, B, T)
+	for _, window := range []int{0, 37} {
+		for _, packed := range []bool{false, true} {
+			run := func(blocks bool) [][]float32 {
+				outs, err := ExecOnceN(backend.MustDefault(), func(q, k, v, w, seg *Node) []*Node {
+					var s *Node
+					if packed {
+						s = seg
+					}
+					m := CausalMask(seg, s)
+					if window > 0 {
+						qi := Iota(q.Graph(), shapesInt32(T, T), 0)
+						ki := Iota(q.Graph(), shapesInt32(T, T), 1)
+						m = LogicalAnd(m, BroadcastPrefix(GreaterThan(ki, AddScalar(qi, float64(-window))), B))
+					}
+					m5 := Reshape(m, B, 1, T, 1, T)
+					var att *Node
+					if blocks {
+						att = causalAttention(q, k, v, m5)
+					} else {
+						att = attention(q, k, v, m5)
+					}
+					loss := ReduceAllSum(Mul(att, w))
+					return append([]*Node{att}, Gradient(loss, q, k, v)...)
+				}, q, k, v, w, segT)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var flat [][]float32
+				for _, o := range outs {
+					flat = append(flat, tensors.MustCopyFlatData[float32](o))
+				}
+				return flat
+			}
+			want, got := run(false), run(true)
+			for i, what := range []string{"attention", "dq", "dk", "dv"} {
+				if d := maxAbsDiff(got[i], want[i]); d > 1e-5 {
+					t.Errorf("window %d, packed %v: %s: max |blocks - plain| = %.3g", window, packed, what, d)
+				}
+			}
+		}
+	}
+}
+
+// TestMaskedSoftmaxSameGradients checks maskedSoftmax's value and written-out gradient against
+// GoMLX's Softmax of the Where-masked scores (a row with a single unmasked entry included), for
+// two gradients over one graph.
+func TestMaskedSoftmaxSameGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	s, w := randomTensor(r, 2, 3, 5, 7), randomTensor(r, 2, 3, 5, 7)
+	run := func(custom bool) [][]float32 {
+		outs, err := ExecOnceN(backend.MustDefault(), func(s, w *Node) []*Node {
+			row := Iota(s.Graph(), shapesInt32(5, 7), 0)
+			col := Iota(s.Graph(), shapesInt32(5, 7), 1)
+			mask := BroadcastToDims(Reshape(GreaterOrEqual(row, col), 1, 1, 5, 7), 2, 3, 5, 7)
+			var p *Node
+			if custom {
+				p = maskedSoftmax(s, mask)
+			} else {
+				p = Softmax(Where(mask, s, Scalar(s.Graph(), s.DType(), -math.MaxFloat32)), -1)
+			}
+			loss := ReduceAllSum(Mul(Mul(p, p), w))
+			return []*Node{p, Gradient(loss, s)[0], MulScalar(Gradient(MulScalar(loss, 3), s)[0], 1.0/3)}
+		}, s, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flat [][]float32
+		for _, o := range outs {
+			flat = append(flat, tensors.MustCopyFlatData[float32](o))
+		}
+		return flat
+	}
+	want, got := run(false), run(true)
+	for i, what := range []string{"softmax", "gradient", "2nd gradient"} {
+		if d := maxAbsDiff(got[i], want[i]); d > 1e-6 {
+			t.Errorf("%s: max |maskedSoftmax - Softmax(Where)| = %.3g", what, d)
+		}
+	}
+}

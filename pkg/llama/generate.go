@@ -58,6 +58,7 @@ func (r *Runner) stepGraph(in []*Node) []*Node {
 	cfg := r.Model.Config
 	nw := len(r.names)
 	w, ad := r.bind(in[:nw])
+	w[oneRowDecoding] = nil // one-token steps: rowTimesWeight (model.go)
 	ids, start, lastIdx := in[nw], in[nw+1], in[nw+2]
 	L := cfg.NumHiddenLayers
 	cache := &KVCache{Keys: slices.Clone(in[nw+3 : nw+3+L]), Values: slices.Clone(in[nw+3+L : nw+3+2*L]), Start: start}

@@ -81,7 +81,7 @@ func checkpointedLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, s
 	if ca, ok := adapter.(CheckpointedAdapter); ok {
 		grads = ca.BeginCheckpoint(x)
 	}
-	return decoderLayer(cfg, withModuleAnchors(w), adapter, l, x, cos, sin, mask5, nil)
+	return decoderLayer(cfg, withModuleAnchors(w), adapter, l, x, cos, sin, mask5, nil, true)
 }
 
 // moduleAnchors is a Weights key (never a parameter name) that makes linear tie each module's

@@ -74,6 +74,7 @@ func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 	if positionIDs == nil {
 		positionIDs = BroadcastPrefix(Iota(g, shapesInt32(T), 0), B)
 	}
+	causal := mask == nil // CausalMask's: attention may skip the blocks above the diagonal
 	if mask == nil {
 		mask = CausalMask(inputIDs, segmentIDs)
 	}
@@ -93,7 +94,7 @@ func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 			x = checkpointedLayer(cfg, w, adapter, l, x, cos, sin, masks[l])
 			continue
 		}
-		x = decoderLayer(cfg, w, adapter, l, x, cos, sin, masks[l], cache)
+		x = decoderLayer(cfg, w, adapter, l, x, cos, sin, masks[l], cache, causal)
 	}
 	if checkpointing {
 		x = x.StopCheckpoint()
@@ -149,11 +150,15 @@ func linear(adapter Adapter, module string, x *Node, w Weights, weight string, b
 		w = anchorWeights(w, x2, weight)
 	}
 	var y *Node
-	if n := x2.Shape().Dimensions[0]; n > 0 && n < 8 {
-		// A few rows (KV-cache decoding): W·xᵀ runs on the Go backend's large-matrix kernel,
-		// several times faster than its small-matrix path for x·Wᵀ.
+	_, decoding := w[oneRowDecoding]
+	switch n := x2.Shape().Dimensions[0]; {
+	case n == 1 && decoding:
+		y = rowTimesWeight(x2, w.linearWeight(weight))
+	case n > 0 && n < 8:
+		// A few rows: W·xᵀ runs on the Go backend's large-matrix kernel, several times faster
+		// than its small-matrix path for x·Wᵀ.
 		y = Transpose(DotGeneral(w.linearWeight(weight), []int{1}, nil, x2, []int{1}, nil), 0, 1)
-	} else {
+	default:
 		y = w.frozenMatmul(weight, x2)
 	}
 	if bias != nil {
@@ -167,6 +172,20 @@ func linear(adapter Adapter, module string, x *Node, w Weights, weight string, b
 		y = Reshape(y, append(out, y.Shape().Dimensions[1])...)
 	}
 	return y
+}
+
+// oneRowDecoding is a Weights key (never a parameter name) set by the KV-cache decoding graph:
+// a Linear module with a single row of input then uses rowTimesWeight. (Only there: a training
+// graph with one-token loss chunks keeps its DotGenerals and their gradients.)
+const oneRowDecoding = "\x00one-row-decoding"
+
+// rowTimesWeight is x·Wᵀ for one row x [1, in] (a KV-cache decoding step) and W [out, in], as
+// Σ_in (W ⊙ x): on the Go backend an elementwise product and a row sum read W once and take
+// 0.45–0.6× the CPU of its DotGeneral, whose kernels for W of 4M values or more pack W on every
+// call and fill 8 (x·Wᵀ) or 32 (W·xᵀ) register rows for the one used (BenchmarkDecodeMatVec,
+// pkg/bench/NOTES.md).
+func rowTimesWeight(x, w *Node) *Node {
+	return InsertAxes(ReduceSum(Mul(w, BroadcastToDims(x, w.Shape().Dimensions...)), 1), 0)
 }
 
 func proj(cfg *Config, w Weights, adapter Adapter, module string, x *Node, bias bool) *Node {
@@ -210,7 +229,9 @@ func applyRotary(x, cos, sin *Node) *Node {
 	return Concatenate([]*Node{o1, o2}, 3)
 }
 
-func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, mask5 *Node, cache *KVCache) *Node {
+// decoderLayer is one decoder layer; causal says that mask5 allows no key after its query
+// (CausalMask, or a sliding window of it).
+func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, mask5 *Node, cache *KVCache, causal bool) *Node {
 	p := fmt.Sprintf("model.layers.%d.", l)
 	B, T := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	nH, nKV, hd := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDimension()
@@ -232,7 +253,12 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 		cache.Values[l] = DynamicUpdateSlice(cache.Values[l], v, []*Node{zero, start, zero, zero})
 		k, v = cache.Keys[l], cache.Values[l]
 	}
-	att := attention(q, k, v, mask5) // [B, T, nH*hd]
+	var att *Node // [B, T, nH*hd]
+	if causal && cache == nil {
+		att = causalAttention(q, k, v, mask5)
+	} else {
+		att = attention(q, k, v, mask5)
+	}
 	x = Add(x, proj(cfg, w, adapter, p+"self_attn.o_proj", att, cfg.HasOBias()))
 
 	h = rmsNorm(x, w.get(p+"post_attention_layernorm.weight"), cfg.RMSNormEps)
@@ -258,18 +284,87 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 // its element-by-element iterator), and the key and value gradients are formed without
 // transposing a [B, nKV, T, group, S] tensor (batchedDot).
 func attention(q, k, v, mask5 *Node) *Node {
+	qh, kh, vh := headsMajor(q, k, v)
+	return headsMinor(attendBlock(qh, kh, vh, mask5), q.Shape())
+}
+
+// causalBlock is the query block length of causalAttention.
+const causalBlock = 256
+
+// causalAttention is attention for a mask that allows no key after its query (T = S): the
+// queries are cut into blocks of causalBlock and block i attends only to keys [0, end of block
+// i), so that the score blocks above the diagonal — all masked, each exactly 0 after the
+// softmax — are neither computed nor differentiated: (nb+1)/(2·nb) of the scores' matmuls,
+// masking and softmax (62.5% at seq 512, 53% at 2048). The mask is applied within each block as
+// in attention, so causal, packed and sliding-window masks stay exact.
+func causalAttention(q, k, v, mask5 *Node) *Node {
+	T := q.Shape().Dimensions[1]
+	if T <= causalBlock || k.Shape().Dimensions[1] != T {
+		return attention(q, k, v, mask5)
+	}
+	qh, kh, vh := headsMajor(q, k, v)
+	var blocks []*Node
+	for lo := 0; lo < T; lo += causalBlock {
+		hi := min(T, lo+causalBlock)
+		all := AxisRange()
+		qb := Slice(qh, all, all, AxisRange(lo, hi))
+		kb := Slice(kh, all, all, AxisRange(0, hi))
+		vb := Slice(vh, all, all, AxisRange(0, hi))
+		mb := Slice(mask5, all, all, AxisRange(lo, hi), all, AxisRange(0, hi))
+		blocks = append(blocks, attendBlock(qb, kb, vb, mb))
+	}
+	return headsMinor(Concatenate(blocks, 2), q.Shape())
+}
+
+// headsMajor lays out q [B, T, nH, hd] as [B, nKV, T, group, hd] and k, v [B, S, nKV, hd] as
+// [B, nKV, S, hd] (rank-4 [0, 2, 1, 3] transposes: the Go backend's fast path).
+func headsMajor(q, k, v *Node) (qh, kh, vh *Node) {
 	qd := q.Shape().Dimensions
 	B, T, nH, hd := qd[0], qd[1], qd[2], qd[3]
 	nKV := k.Shape().Dimensions[2]
 	group := nH / nKV
-	qh := Reshape(TransposeAllAxes(Reshape(q, B, T, nKV, group*hd), 0, 2, 1, 3), B, nKV, T, group, hd) // [B, nKV, T, group, hd]
-	kh := TransposeAllAxes(k, 0, 2, 1, 3)                                                              // [B, nKV, S, hd]
-	vh := TransposeAllAxes(v, 0, 2, 1, 3)                                                              // [B, nKV, S, hd]
-	scores := batchedDot(qh, kh, 3)                                                                    // [B, nKV, T, group, S]
-	scores = Where(mask5, scores, Scalar(q.Graph(), dtypes.Float32, -math.MaxFloat32))
-	probs := Softmax(scores, -1)
-	att := batchedDot(probs, vh, 2) // [B, nKV, T, group, hd]
-	return Reshape(TransposeAllAxes(Reshape(att, B, nKV, T, group*hd), 0, 2, 1, 3), B, T, nH*hd)
+	qh = Reshape(TransposeAllAxes(Reshape(q, B, T, nKV, group*hd), 0, 2, 1, 3), B, nKV, T, group, hd)
+	return qh, TransposeAllAxes(k, 0, 2, 1, 3), TransposeAllAxes(v, 0, 2, 1, 3)
+}
+
+// headsMinor turns the attention output [B, nKV, T, group, hd] back into [B, T, nH·hd] (qShape
+// is q's [B, T, nH, hd]).
+func headsMinor(att *Node, qShape shapes.Shape) *Node {
+	B, T, nH, hd := qShape.Dimensions[0], qShape.Dimensions[1], qShape.Dimensions[2], qShape.Dimensions[3]
+	nKV := att.Shape().Dimensions[1]
+	return Reshape(TransposeAllAxes(Reshape(att, B, nKV, T, nH/nKV*hd), 0, 2, 1, 3), B, T, nH*hd)
+}
+
+// attendBlock is softmax(q·kᵀ masked)·v for qh [B, nKV, T, group, hd], kh and vh [B, nKV, S, hd]
+// and mask5 [B, 1, T, 1, S]; it returns [B, nKV, T, group, hd].
+func attendBlock(qh, kh, vh, mask5 *Node) *Node {
+	scores := batchedDot(qh, kh, 3) // [B, nKV, T, group, S]
+	return batchedDot(maskedSoftmax(scores, mask5), vh, 2)
+}
+
+// maskedSoftmax is Softmax(Where(mask, scores, −MaxFloat32), -1) — masked scores get probability
+// exactly 0 — with the gradient written out: dScores = p ⊙ (dP − Σ dP ⊙ p), which is 0 where
+// masked. GoMLX's Softmax runs the backend's fused kernel forward, but its gradient comes from
+// the decomposed graph (max, exp, sum, div), which the Go backend then computes in the forward
+// pass as well, and whose VJP takes several more passes over the scores (and the Where's VJP one
+// more). Here, as in batchedDot, the identity on the probabilities records dP and the one on the
+// scores, reached later, replaces their gradient; the decomposed graph and its VJP are left
+// unused and eliminated by the executor.
+func maskedSoftmax(scores, mask *Node) *Node {
+	var dP, pUsed *Node
+	s := IdentityWithCustomGradient(scores, func(_, v *Node) *Node {
+		if dP == nil { // not reached through the probabilities: keep GoMLX's gradient
+			return v
+		}
+		d, p := dP, pUsed
+		dP = nil
+		return Mul(p, Sub(d, ReduceAndKeep(Mul(d, p), ReduceSum, -1)))
+	})
+	s = Where(mask, s, Scalar(scores.Graph(), dtypes.Float32, -math.MaxFloat32))
+	return IdentityWithCustomGradient(Softmax(s, -1), func(p, v *Node) *Node {
+		dP, pUsed = v, p
+		return v
+	})
 }
 
 // batchedDot is DotGeneral(lhs [B, H, T, g, X], {4}, rhs, {rhsAxis}) with batch axes {0, 1},

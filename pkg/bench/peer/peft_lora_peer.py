@@ -6,7 +6,7 @@ every row's labels masked. Same arguments and the same JSON line as torch_lora_r
 peerbench runs it with -script:
 
     go run ./pkg/bench/cmd/peerbench -python $LORALAB_CACHE/venv-test/bin/python \\
-        -script pkg/bench/peers/peft_lora_peer.py
+        -script pkg/bench/peer/peft_lora_peer.py
 
 Differences from the plain-PyTorch reference, all on the side of HF's implementation: the
 embedding is tied to no head (a separate lm_head, as there), attention is
