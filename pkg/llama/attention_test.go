@@ -58,11 +58,7 @@ func TestBatchedDotSameGradients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var flat [][]float32
-		for _, o := range outs {
-			flat = append(flat, tensors.MustCopyFlatData[float32](o))
-		}
-		return flat
+		return flatAll(outs)
 	}
 	want, got := run(false), run(true)
 	for i, what := range []string{"attention", "dq", "dk", "dv", "dq (2nd gradient)", "dk (2nd gradient)", "dv (2nd gradient)"} {
@@ -116,11 +112,7 @@ func TestCausalAttentionSameAsPlain(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var flat [][]float32
-				for _, o := range outs {
-					flat = append(flat, tensors.MustCopyFlatData[float32](o))
-				}
-				return flat
+				return flatAll(outs)
 			}
 			want, got := run(false), run(true)
 			for i, what := range []string{"attention", "dq", "dk", "dv"} {
@@ -155,11 +147,7 @@ func TestMaskedSoftmaxSameGradients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var flat [][]float32
-		for _, o := range outs {
-			flat = append(flat, tensors.MustCopyFlatData[float32](o))
-		}
-		return flat
+		return flatAll(outs)
 	}
 	want, got := run(false), run(true)
 	for i, what := range []string{"softmax", "gradient", "2nd gradient"} {
@@ -167,4 +155,13 @@ func TestMaskedSoftmaxSameGradients(t *testing.T) {
 			t.Errorf("%s: max |maskedSoftmax - Softmax(Where)| = %.3g", what, d)
 		}
 	}
+}
+
+// flatAll copies each output's values out as float32s.
+func flatAll(outs []*tensors.Tensor) [][]float32 {
+	flat := make([][]float32, len(outs))
+	for i, o := range outs {
+		flat[i] = tensors.MustCopyFlatData[float32](o)
+	}
+	return flat
 }
