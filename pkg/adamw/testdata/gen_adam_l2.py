@@ -21,7 +21,6 @@ gradients of some steps (gradients cycle through scales 0.02–20):
   group's rate.
 """
 
-import json
 import os
 
 import torch
@@ -44,19 +43,7 @@ SCENARIOS = {
 
 
 def main():
-    torch.set_num_threads(1)
-    out = {
-        "generator": "pkg/adamw/testdata/gen_adam_l2.py",
-        "torch_version": torch.__version__,
-        "scenarios": {name: g.run(sc) for name, sc in SCENARIOS.items()},
-    }
-    tmp = OUT + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, separators=(",", ":"))
-        f.write("\n")
-    os.replace(tmp, OUT)
-    print("wrote", OUT)
-
+    g.write_golden(OUT, "pkg/adamw/testdata/gen_adam_l2.py", SCENARIOS)
 
 if __name__ == "__main__":
     main()

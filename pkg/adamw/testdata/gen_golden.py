@@ -225,19 +225,24 @@ SCENARIOS = {
 }
 
 
-def main():
+def write_golden(path, generator, scenarios):
+    """Runs every scenario on one torch thread and writes the golden file atomically."""
     torch.set_num_threads(1)
     out = {
-        "generator": "pkg/adamw/testdata/gen_golden.py",
+        "generator": generator,
         "torch_version": torch.__version__,
-        "scenarios": {name: run(sc) for name, sc in SCENARIOS.items()},
+        "scenarios": {name: run(sc) for name, sc in scenarios.items()},
     }
-    tmp = OUT + ".tmp"
+    tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(out, f, separators=(",", ":"))
         f.write("\n")
-    os.replace(tmp, OUT)
-    print("wrote", OUT)
+    os.replace(tmp, path)
+    print("wrote", path)
+
+
+def main():
+    write_golden(OUT, "pkg/adamw/testdata/gen_golden.py", SCENARIOS)
 
 
 if __name__ == "__main__":
