@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -16,9 +17,13 @@ func TestSIMDCompiledIn(t *testing.T) {
 }
 
 func TestChooseHonoursEnv(t *testing.T) {
-	t.Setenv(EnvVar, "go")
-	if c := Choose(); c.Config != "go" || !strings.Contains(c.Reason, EnvVar) {
-		t.Fatalf("Choose() = %+v with $%s=go", c, EnvVar)
+	t.Setenv(EnvVar, "go:parallelism=3")
+	if c := Choose(); c.Config != "go:parallelism=3" || !strings.Contains(c.Reason, EnvVar) {
+		t.Fatalf("Choose() = %+v with $%s=go:parallelism=3", c, EnvVar)
+	}
+	t.Setenv(EnvVar, "go") // a bare "go" gets GoConfig's executor settings
+	if c := Choose(); c.Config != GoConfig(runtime.GOMAXPROCS(0)) || !strings.Contains(c.Reason, EnvVar) {
+		t.Fatalf("Choose() = %+v with $%s=go, want %s", c, EnvVar, GoConfig(runtime.GOMAXPROCS(0)))
 	}
 	t.Setenv(EnvVar, "nosuchbackend")
 	if _, err := New(); err == nil || !strings.Contains(err.Error(), "nosuchbackend") {
@@ -30,7 +35,7 @@ func TestDefaultWithoutPluginIsGo(t *testing.T) {
 	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir()) // an empty plugin directory
 	t.Setenv(EnvVar, "")
 	c := Choose()
-	if c.Config != "go" {
+	if c.Config != GoConfig(runtime.GOMAXPROCS(0)) {
 		t.Fatalf("without a PJRT plugin Choose() = %+v, want the Go backend", c)
 	}
 	b, err := New()
@@ -45,5 +50,24 @@ func TestDefaultWithoutPluginIsGo(t *testing.T) {
 	got := e.MustExec1([]float32{1, 2, 3}).Value().(float32)
 	if got != 14 {
 		t.Fatalf("sum of squares = %v, want 14", got)
+	}
+}
+
+// GoConfig leaves at least procs+1 of the pool's 2·procs slots to the workers, and keeps GoMLX's
+// 8 executors on big machines.
+func TestGoConfig(t *testing.T) {
+	for _, c := range []struct {
+		procs int
+		want  string
+	}{
+		{0, "go:num_executors=2"},
+		{1, "go:num_executors=2"},
+		{2, "go:num_executors=2"},
+		{4, "go:num_executors=4"},
+		{16, "go:num_executors=8"},
+	} {
+		if got := GoConfig(c.procs); got != c.want {
+			t.Errorf("GoConfig(%d) = %q, want %q", c.procs, got, c.want)
+		}
 	}
 }
