@@ -65,7 +65,7 @@ type CheckpointedAdapter interface {
 }
 
 // checkpointedLayer is decoderLayer starting from a checkpoint of x.
-func checkpointedLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, mask5 *Node) *Node {
+func checkpointedLayer(cfg *Config, w Weights, adapter Adapter, l int, x *Node, rot rope, mask5 *Node) *Node {
 	var grads func() []*Node
 	x = IdentityWithCustomGradient(x, func(_, v *Node) *Node {
 		if grads != nil {
@@ -81,7 +81,7 @@ func checkpointedLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, s
 	if ca, ok := adapter.(CheckpointedAdapter); ok {
 		grads = ca.BeginCheckpoint(x)
 	}
-	return decoderLayer(cfg, withModuleAnchors(w), adapter, l, x, cos, sin, mask5, nil, true)
+	return decoderLayer(cfg, withModuleAnchors(w), adapter, l, x, rot, mask5, nil, true)
 }
 
 // moduleAnchors is a Weights key (never a parameter name) that makes linear tie each module's

@@ -87,14 +87,14 @@ func hidden(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segm
 	if adapter != nil {
 		x = adapter.Embedding("model.embed_tokens", ids, x)
 	}
-	cos, sin := rotary(cfg, positionIDs)
+	rot := rotary(cfg, positionIDs)
 	masks := layerMasks(cfg, mask5, cache) // mask5, or a sliding window of it
 	for l := 0; l < cfg.NumHiddenLayers; l++ {
 		if checkpointing {
-			x = checkpointedLayer(cfg, w, adapter, l, x, cos, sin, masks[l])
+			x = checkpointedLayer(cfg, w, adapter, l, x, rot, masks[l])
 			continue
 		}
-		x = decoderLayer(cfg, w, adapter, l, x, cos, sin, masks[l], cache, causal)
+		x = decoderLayer(cfg, w, adapter, l, x, rot, masks[l], cache, causal)
 	}
 	if checkpointing {
 		x = x.StopCheckpoint()
@@ -203,35 +203,54 @@ func rmsNorm(x, weight *Node, eps float64) *Node {
 	return Mul(y, ExpandLeftToRank(float32Node(weight), y.Rank()))
 }
 
-// rotary returns cos and sin [B, T, 1, headDim/2] for the positions (the two halves of HF's
-// cat(freqs, freqs) are equal, so only one half is kept).
-func rotary(cfg *Config, positionIDs *Node) (cos, sin *Node) {
+// rope holds the rotary tables of a forward pass, broadcast to the query and key shapes
+// [B, T, heads, 2, headDim/2]: cos twice, and sin as (−sin, +sin), so that applying the rotation
+// x·cos + rotate_half(x)·sin (rotate_half(x) = cat(−x₂, x₁)) is two same-shape products, a sum
+// and the swap of the two halves (Reverse), forward and backward: no slices, pads, concatenations
+// or broadcasting products in every layer. The queries' tables also carry the attention scale
+// 1/√headDim (rotation is linear), which saves a pass over q and over its gradient.
+type rope struct{ qCos, qSin, kCos, kSin *Node }
+
+// rotary builds the rope tables for positionIDs [B, T] (the two halves of HF's cat(freqs,
+// freqs) are equal; rope_scaling in arch.go).
+func rotary(cfg *Config, positionIDs *Node) rope {
 	pos := ConvertDType(positionIDs, dtypes.Float32)
 	if cfg.RopeScaling.Kind() == "linear" {
 		pos = DivScalar(pos, cfg.RopeScaling.Factor)
 	}
 	inv, att := ropeFrequencies(cfg, positionIDs)               // rope_scaling: arch.go
 	freqs := Mul(InsertAxes(pos, -1), ExpandLeftToRank(inv, 3)) // [B, T, d/2]
-	freqs = InsertAxes(freqs, 2)                                // [B, T, 1, d/2]
+	freqs = InsertAxes(freqs, 2, 2)                             // [B, T, 1, 1, d/2]
+	cos, sin := Cos(freqs), Sin(freqs)
 	if att != 1 {
-		return MulScalar(Cos(freqs), att), MulScalar(Sin(freqs), att)
+		cos, sin = MulScalar(cos, att), MulScalar(sin, att)
 	}
-	return Cos(freqs), Sin(freqs)
+	cos2 := Concatenate([]*Node{cos, cos}, 3)        // [B, T, 1, 2, d/2]
+	sin2 := Concatenate([]*Node{Neg(sin), sin}, 3)   // (−sin, +sin)
+	dims := cos2.Shape().Dimensions
+	at := func(t *Node, heads int, scale float64) *Node {
+		if scale != 1 {
+			t = MulScalar(t, scale)
+		}
+		return BroadcastToDims(t, dims[0], dims[1], heads, 2, dims[4])
+	}
+	qs := 1 / math.Sqrt(float64(cfg.HeadDimension()))
+	return rope{
+		qCos: at(cos2, cfg.NumAttentionHeads, qs), qSin: at(sin2, cfg.NumAttentionHeads, qs),
+		kCos: at(cos2, cfg.NumKeyValueHeads, 1), kSin: at(sin2, cfg.NumKeyValueHeads, 1),
+	}
 }
 
-// applyRotary is x·cos + rotate_half(x)·sin on x [B, T, heads, d], with rotate_half(x) = cat(-x2, x1).
+// applyRotary is x·cos + rotate_half(x)·sin on x [B, T, heads, d] with the tables of rope.
 func applyRotary(x, cos, sin *Node) *Node {
-	d := x.Shape().Dimensions[3]
-	x1 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(0, d/2))
-	x2 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(d/2, d))
-	o1 := Sub(Mul(x1, cos), Mul(x2, sin))
-	o2 := Add(Mul(x2, cos), Mul(x1, sin))
-	return Concatenate([]*Node{o1, o2}, 3)
+	d := x.Shape().Dimensions
+	x5 := Reshape(x, d[0], d[1], d[2], 2, d[3]/2)
+	return Reshape(Add(Mul(x5, cos), Mul(Reverse(x5, 3), sin)), d...)
 }
 
 // decoderLayer is one decoder layer; causal says that mask5 allows no key after its query
 // (CausalMask, or a sliding window of it).
-func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, mask5 *Node, cache *KVCache, causal bool) *Node {
+func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x *Node, rot rope, mask5 *Node, cache *KVCache, causal bool) *Node {
 	p := fmt.Sprintf("model.layers.%d.", l)
 	B, T := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	nH, nKV, hd := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDimension()
@@ -240,11 +259,10 @@ func decoderLayer(cfg *Config, w Weights, adapter Adapter, l int, x, cos, sin, m
 	q := proj(cfg, w, adapter, p+"self_attn.q_proj", h, cfg.HasQKVBias())
 	k := proj(cfg, w, adapter, p+"self_attn.k_proj", h, cfg.HasQKVBias())
 	v := proj(cfg, w, adapter, p+"self_attn.v_proj", h, cfg.HasQKVBias())
-	// The 1/sqrt(d) scale is folded into q before rotation (rotation is linear), after
-	// Qwen3's per-head norm (headNorm, arch.go; identity for the other architectures).
-	q = headNorm(cfg, w, p+"self_attn.q_norm", Reshape(q, B, T, nH, hd))
-	q = applyRotary(MulScalar(q, 1/math.Sqrt(float64(hd))), cos, sin)
-	k = applyRotary(headNorm(cfg, w, p+"self_attn.k_norm", Reshape(k, B, T, nKV, hd)), cos, sin)
+	// The 1/sqrt(d) scale is in q's rotary tables, applied after Qwen3's per-head norm
+	// (headNorm, arch.go; identity for the other architectures).
+	q = applyRotary(headNorm(cfg, w, p+"self_attn.q_norm", Reshape(q, B, T, nH, hd)), rot.qCos, rot.qSin)
+	k = applyRotary(headNorm(cfg, w, p+"self_attn.k_norm", Reshape(k, B, T, nKV, hd)), rot.kCos, rot.kSin)
 	v = Reshape(v, B, T, nKV, hd)
 	if cache != nil {
 		zero := ScalarZero(x.Graph(), dtypes.Int32)

@@ -178,11 +178,18 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 	}
 	xin := x
 	dropped := false
+	scaling := m.Scaling
 	if p := b.Plan.Config.LoraDropout; b.Training && p > 0 {
 		if b.RNG == nil {
 			panic(fmt.Errorf("lora: training with lora_dropout=%g needs an RNG state", p))
 		}
-		b.RNG, xin = Dropout(b.RNG, x, p)
+		if m.Dora { // DoRA also multiplies W by the dropped-out input: scale it
+			b.RNG, xin = Dropout(b.RNG, x, p)
+		} else { // dropout's 1/(1−p) joins the scaling, on the narrow [N, r] tensor
+			var scale float64
+			b.RNG, xin, scale = DropoutUnscaled(b.RNG, x, p)
+			scaling *= scale
+		}
 		dropped = true
 	}
 	// t = x·Aᵀ [N, r], u = t·Bᵀ [N, out] as GoMLX fused dense layers (nn.Dense; decomposed on
@@ -196,7 +203,7 @@ func (b *Bound) Linear(module string, x, y *Node) *Node {
 		x2 = Reshape(xin, -1, m.In)
 	}
 	t := nn.Dense(x2, b.param(m.AName()), nil, compute.DenseLayoutOutputsInput)                 // [N, r]
-	t = MulScalar(t, m.Scaling)                                                                 // scale the narrow tensor
+	t = MulScalar(t, scaling)                                                                   // scale the narrow tensor
 	u := nn.Dense(t, Transpose(b.param(m.BName()), 0, 1), nil, compute.DenseLayoutInputOutputs) // [N, out]
 	if m.Dora {
 		u = b.doraDelta(m, x2, y, u, dropped)

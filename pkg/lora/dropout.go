@@ -25,19 +25,31 @@ import (
 // dropout adds about 7% to the step instead of 13%. TestDropout checks the statistics it must
 // meet.
 func Dropout(rng, x *Node, rate float64) (newRNG, y *Node) {
+	newRNG, kept, scale := DropoutUnscaled(rng, x, rate)
+	if scale == 1 {
+		return newRNG, kept
+	}
+	return newRNG, MulScalar(kept, scale)
+}
+
+// DropoutUnscaled is Dropout without its final scaling: it returns x with the dropped elements
+// zeroed (not scaled) and the scale 1/(1−rate′) that Dropout multiplies by. A caller that
+// multiplies the result by a linear map and a scalar anyway (LoRA: B·A·dropout(x)·scaling)
+// folds scale into that scalar and saves a pass over x in the forward and in the backward.
+func DropoutUnscaled(rng, x *Node, rate float64) (newRNG, kept *Node, scale float64) {
 	if rate <= 0 {
-		return rng, x
+		return rng, x, 1
 	}
 	if rate >= 1 {
-		return rng, ZerosLike(x)
+		return rng, ZerosLike(x), 1
 	}
 	const levels = 1 << 16
 	k := math.Round(rate * levels)
 	if k == 0 {
-		return rng, x
+		return rng, x, 1
 	}
 	if k >= levels {
-		return rng, ZerosLike(x)
+		return rng, ZerosLike(x), 1
 	}
 	g := x.Graph()
 	var keys *Node
@@ -58,5 +70,5 @@ func Dropout(rng, x *Node, rate float64) (newRNG, y *Node) {
 		bits = Slice(bits, AxisRange(0, n))
 	}
 	keep := GreaterOrEqual(Reshape(bits, x.Shape().Dimensions...), Scalar(g, dtypes.Uint16, uint16(k)))
-	return newRNG, Where(keep, MulScalar(x, levels/(levels-k)), ZerosLike(x))
+	return newRNG, Where(keep, x, ScalarZero(g, x.DType())), levels / (levels - k)
 }
