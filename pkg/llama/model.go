@@ -225,8 +225,8 @@ func rotary(cfg *Config, positionIDs *Node) rope {
 	if att != 1 {
 		cos, sin = MulScalar(cos, att), MulScalar(sin, att)
 	}
-	cos2 := Concatenate([]*Node{cos, cos}, 3)        // [B, T, 1, 2, d/2]
-	sin2 := Concatenate([]*Node{Neg(sin), sin}, 3)   // (−sin, +sin)
+	cos2 := Concatenate([]*Node{cos, cos}, 3)      // [B, T, 1, 2, d/2]
+	sin2 := Concatenate([]*Node{Neg(sin), sin}, 3) // (−sin, +sin)
 	dims := cos2.Shape().Dimensions
 	at := func(t *Node, heads int, scale float64) *Node {
 		if scale != 1 {
