@@ -125,8 +125,12 @@ func Line(b compute.Backend) string {
 	}
 	name := b.String()
 	if name == gobackend.BackendName {
-		return fmt.Sprintf("backend: go (%s) | SIMD: %s (GOEXPERIMENT=simd, %s) | threads: %d | %s",
-			b.Description(), simd, cpuFeatures(), runtime.GOMAXPROCS(0), Choose().Reason)
+		c := Choose()
+		if !strings.HasPrefix(c.Config, gobackend.BackendName) {
+			c.Config = gobackend.BackendName // b was not made by New
+		}
+		return fmt.Sprintf("backend: %s (%s) | SIMD: %s (GOEXPERIMENT=simd, %s) | threads: %d | %s",
+			c.Config, b.Description(), simd, cpuFeatures(), runtime.GOMAXPROCS(0), c.Reason)
 	}
 	return fmt.Sprintf("backend: %s (%s) | SIMD: n/a | threads: %d | %s",
 		name, b.Description(), runtime.GOMAXPROCS(0), Choose().Reason)
