@@ -3,7 +3,6 @@ package llama
 import (
 	"testing"
 
-	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 
@@ -47,5 +46,4 @@ func BenchmarkTokenCrossEntropy(b *testing.B) {
 		run()
 	}
 	b.ReportMetric((cpuTime()-cpu0).Seconds()*1e3/float64(b.N), "cpu_ms/op")
-	_ = dtypes.Float32
 }
