@@ -54,17 +54,41 @@ func TokenCrossEntropy(logits, labels *Node) (sum, count *Node) {
 // TokenNLL returns, per row of logits [N, V], the negative log-likelihood of labels [N] (int32)
 // — 0 where the label is mask.IgnoreIndex — and valid [N] (bool), whether the row counts. It is
 // the one cross entropy: TokenCrossEntropy sums it, and an evaluation reads it per token.
+//
+// Its gradient is written out: with g the gradient of a row's nll (0 where the row does not
+// count) and e = exp(logits − max) from the forward pass, dlogits = e·(g/Σe) − g·onehot(label),
+// one product broadcasting a per-row factor and a scatter of N values. (The gradient GoMLX
+// derives — broadcast, product, a zero [N, V] tensor scattered into and added — takes four more
+// passes over the [N, V] logits: BenchmarkTokenCrossEntropy.) As in batchedDot, the identity
+// on the nll records g and the one on the logits, reached later, replaces their gradient; what
+// GoMLX derived is left unused.
 func TokenNLL(logits, labels *Node) (nll, valid *Node) {
 	g := logits.Graph()
 	N := logits.Shape().Dimensions[0]
 	valid = NotEqual(labels, Scalar(g, dtypes.Int32, mask.IgnoreIndex))
 	safe := Where(valid, labels, ScalarZero(g, dtypes.Int32))
-	mx := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))
-	lse := Add(Log(ReduceSum(Exp(Sub(logits, mx)), -1)), Reshape(mx, N))
 	rows := Iota(g, shapesInt32(N, 1), 0)
 	idx := Concatenate([]*Node{rows, InsertAxes(safe, -1)}, 1) // [N, 2]: (row, label)
-	picked := Gather(logits, idx)                              // [N]
+	var gRow, e, sum *Node
+	x := IdentityWithCustomGradient(logits, func(_, v *Node) *Node {
+		if gRow == nil { // not reached through the nll: keep GoMLX's gradient
+			return v
+		}
+		d := Mul(e, InsertAxes(Div(gRow, sum), -1))
+		d = ScatterSum(d, idx, Neg(gRow), true, true)
+		gRow = nil
+		return d
+	})
+	mx := StopGradient(ReduceAndKeep(x, ReduceMax, -1))
+	e = Exp(Sub(x, mx))
+	sum = ReduceSum(e, -1)
+	lse := Add(Log(sum), Reshape(mx, N))
+	picked := Gather(x, idx) // [N]
 	nll = Where(valid, Sub(lse, picked), ZerosLike(picked))
+	nll = IdentityWithCustomGradient(nll, func(_, v *Node) *Node {
+		gRow = Where(valid, v, ZerosLike(v))
+		return v
+	})
 	return nll, valid
 }
 

@@ -2,12 +2,15 @@ package llama
 
 import (
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/backend"
+	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/safetensors"
 )
 
@@ -42,5 +45,52 @@ func TestCausalLMLossGolden(t *testing.T) {
 				t.Errorf("loss sum %v, want %v", gs, ws)
 			}
 		})
+	}
+}
+
+// TestTokenNLLSameGradients: TokenNLL's written-out gradient equals the one GoMLX derives from the
+// plain log-sum-exp formula, with ignored rows (gradient 0), a weight per row (the upstream
+// gradient differs by row) and a second Gradient over the same graph; a wrong formula fails.
+func TestTokenNLLSameGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const N, V = 6, 11
+	logits, w := randomTensor(r, N, V), randomTensor(r, N)
+	labels := tensors.FromValue([]int32{3, mask.IgnoreIndex, 0, 10, mask.IgnoreIndex, 7})
+	run := func(custom bool) [][]float32 {
+		outs, err := ExecOnceN(backend.MustDefault(), func(x, l, w *Node) []*Node {
+			var nll *Node
+			if custom {
+				nll, _ = TokenNLL(x, l)
+			} else {
+				valid := NotEqual(l, Scalar(x.Graph(), dtypes.Int32, mask.IgnoreIndex))
+				safe := Where(valid, l, ScalarZero(x.Graph(), dtypes.Int32))
+				mx := StopGradient(ReduceAndKeep(x, ReduceMax, -1))
+				lse := Add(Log(ReduceSum(Exp(Sub(x, mx)), -1)), Reshape(mx, N))
+				picked := Gather(x, Concatenate([]*Node{Iota(x.Graph(), shapesInt32(N, 1), 0), InsertAxes(safe, -1)}, 1))
+				nll = Where(valid, Sub(lse, picked), ZerosLike(picked))
+			}
+			loss := ReduceAllSum(Mul(nll, w))
+			return []*Node{nll, Gradient(loss, x)[0], MulScalar(Gradient(MulScalar(loss, 3), x)[0], 1.0/3)}
+		}, logits, labels, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return flatAll(outs)
+	}
+	want, got := run(false), run(true)
+	for i, what := range []string{"nll", "gradient", "2nd gradient"} {
+		if d := maxAbsDiff(got[i], want[i]); d > 1e-6 {
+			t.Errorf("%s: max |TokenNLL - plain| = %.3g", what, d)
+		}
+	}
+	// The ignored rows get no gradient, the others one that sums to 0 (softmax − one-hot).
+	for row := range N {
+		var s float64
+		for _, v := range got[1][row*V : (row+1)*V] {
+			s += float64(v)
+		}
+		if math.Abs(s) > 1e-5 {
+			t.Errorf("row %d: gradient sums to %g, want 0", row, s)
+		}
 	}
 }
