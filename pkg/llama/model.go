@@ -204,10 +204,10 @@ func rmsNorm(x, weight *Node, eps float64) *Node {
 }
 
 // rope holds the rotary tables of a forward pass, broadcast to the query and key shapes
-// [B, T, heads, 2, headDim/2] (materialisedBroadcast): cos twice, and sin as (−sin, +sin), so that applying the rotation
-// x·cos + rotate_half(x)·sin (rotate_half(x) = cat(−x₂, x₁)) is two same-shape products, a sum
-// and the swap of the two halves (Reverse), forward and backward: no slices, pads, concatenations
-// or broadcasting products in every layer. The queries' tables also carry the attention scale
+// [B, T, heads, 2, headDim/2]: cos twice, and sin as (−sin, +sin), so that applying the
+// rotation x·cos + rotate_half(x)·sin (rotate_half(x) = cat(−x₂, x₁)) is two same-shape
+// products, a sum and the swap of the two halves (Reverse), forward and backward: no slices,
+// pads, concatenations or broadcasting products in every layer. The queries' tables also carry the attention scale
 // 1/√headDim (rotation is linear), which saves a pass over q and over its gradient.
 type rope struct{ qCos, qSin, kCos, kSin *Node }
 
@@ -228,26 +228,21 @@ func rotary(cfg *Config, positionIDs *Node) rope {
 	cos2 := Concatenate([]*Node{cos, cos}, 2)      // [B, T, 2, d/2]
 	sin2 := Concatenate([]*Node{Neg(sin), sin}, 2) // (−sin, +sin)
 	dims := cos2.Shape().Dimensions
+	// The tables are broadcast over the heads once, with a rank change (ExpandAndBroadcast): a
+	// same-rank broadcast (of a size-1 axis) would be folded into each product by the Go
+	// backend's ImplicitBroadcastFusion pass, and a product broadcasting a middle axis runs its
+	// generic element-by-element iterator (9% of a forward's CPU, pkg/bench/NOTES.md).
 	at := func(t *Node, heads int, scale float64) *Node {
 		if scale != 1 {
 			t = MulScalar(t, scale)
 		}
-		return materialisedBroadcast(t, []int{dims[0], dims[1], heads, 2, dims[3]}, 2)
+		return ExpandAndBroadcast(t, []int{dims[0], dims[1], heads, 2, dims[3]}, []int{2})
 	}
 	qs := 1 / math.Sqrt(float64(cfg.HeadDimension()))
 	return rope{
 		qCos: at(cos2, cfg.NumAttentionHeads, qs), qSin: at(sin2, cfg.NumAttentionHeads, qs),
 		kCos: at(cos2, cfg.NumKeyValueHeads, 1), kSin: at(sin2, cfg.NumKeyValueHeads, 1),
 	}
-}
-
-// materialisedBroadcast is ExpandAndBroadcast(x, dims, expanded axes): a broadcast the Go
-// backend computes once, so that the products that use it are same-shape ones (its SIMD kernels).
-// A same-rank broadcast (BroadcastToDims of a size-1 axis) would be folded into each product by
-// the backend's ImplicitBroadcastFusion pass, and a product broadcasting a middle axis runs its
-// generic element-by-element iterator: 5–9% of a training step's or a forward's CPU before.
-func materialisedBroadcast(x *Node, dims []int, expanded ...int) *Node {
-	return ExpandAndBroadcast(x, dims, expanded)
 }
 
 // applyRotary is x·cos + rotate_half(x)·sin on x [B, T, heads, d] with the tables of rope.
