@@ -13,20 +13,7 @@ func BenchmarkToyTrainStep(b *testing.B) {
 	for _, acc := range []int{1, 2} {
 		b.Run(map[int]string{1: "accumulation=1", 2: "accumulation=2"}[acc], func(b *testing.B) {
 			const V, D, B, T = 512, 128, 8, 128
-			r := rand.New(rand.NewPCG(1, 2))
-			var batches []mask.Batch
-			for range 4 {
-				var bt mask.Batch
-				for range B {
-					ids, lab := make([]int32, T), make([]int32, T)
-					for i := range ids {
-						ids[i] = int32(r.IntN(V))
-						lab[i] = ids[i]
-					}
-					bt.InputIDs, bt.Labels = append(bt.InputIDs, ids), append(bt.Labels, lab)
-				}
-				batches = append(batches, bt)
-			}
+			batches := randomBatches(4, B, T, V)
 			args := toyArgs()
 			args.GradientAccumulationSteps = acc
 			args.MaxSteps = 1 << 30
@@ -50,4 +37,22 @@ func BenchmarkToyTrainStep(b *testing.B) {
 			b.ReportMetric(float64(b.N*acc*B*T)/b.Elapsed().Seconds(), "tokens/s")
 		})
 	}
+}
+
+// randomBatches returns n batches of b rows of t uniform random token ids below vocab (seed 1,
+// 2), every token supervised: the benchmarks' input.
+func randomBatches(n, b, t, vocab int) []mask.Batch {
+	r := rand.New(rand.NewPCG(1, 2))
+	batches := make([]mask.Batch, n)
+	for k := range batches {
+		for range b {
+			ids, lab := make([]int32, t), make([]int32, t)
+			for i := range ids {
+				ids[i] = int32(r.IntN(vocab))
+				lab[i] = ids[i]
+			}
+			batches[k].InputIDs, batches[k].Labels = append(batches[k].InputIDs, ids), append(batches[k].Labels, lab)
+		}
+	}
+	return batches
 }

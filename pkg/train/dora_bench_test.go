@@ -1,7 +1,6 @@
 package train_test
 
 import (
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/loralab/loralab/pkg/bench"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
-	"github.com/loralab/loralab/pkg/mask"
 	"github.com/loralab/loralab/pkg/train"
 )
 
@@ -24,20 +22,7 @@ func BenchmarkDoRAStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	const B, T = 8, 128
-	r := rand.New(rand.NewPCG(1, 2))
-	var batches []mask.Batch
-	for range 4 {
-		var bt mask.Batch
-		for range B {
-			ids, lab := make([]int32, T), make([]int32, T)
-			for i := range ids {
-				ids[i] = int32(r.IntN(base.Config.VocabSize))
-				lab[i] = ids[i]
-			}
-			bt.InputIDs, bt.Labels = append(bt.InputIDs, ids), append(bt.Labels, lab)
-		}
-		batches = append(batches, bt)
-	}
+	batches := train.RandomBatches(4, B, T, base.Config.VocabSize)
 	for _, tc := range []struct {
 		name    string
 		dora    bool

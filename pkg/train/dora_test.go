@@ -51,14 +51,7 @@ func TestTrainDoRA(t *testing.T) {
 			if moved < 1e-4 {
 				t.Errorf("%s moved by at most %.3g in training", mag, moved)
 			}
-			dir := t.TempDir()
-			if err := trained.Save(dir); err != nil {
-				t.Fatal(err)
-			}
-			back, err := lora.Load(dir, base.Config)
-			if err != nil {
-				t.Fatal(err)
-			}
+			back := savedAndLoaded(t, trained, base.Config)
 			tr2, eval2 := patternTrainer(t, LoRAModel(base, back), base.Config.VocabSize, args)
 			again, err := tr2.EvaluateLoader(eval2)
 			if err != nil {

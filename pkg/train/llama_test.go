@@ -103,14 +103,7 @@ func TestTrainLlamaLoRA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := trained.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	back, err := lora.Load(dir, base.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := savedAndLoaded(t, trained, base.Config)
 	for n, x := range p {
 		if !slices.Equal(f32(x), f32(back.Tensors[n])) {
 			t.Errorf("saved adapter tensor %q differs from the trained parameter", n)
@@ -187,4 +180,18 @@ func TestTrainLlamaLoRAMemorySwitches(t *testing.T) {
 			}
 		}
 	}
+}
+
+// savedAndLoaded saves the adapter to a temporary directory and loads it back.
+func savedAndLoaded(t *testing.T, a *lora.Adapter, cfg *llama.Config) *lora.Adapter {
+	t.Helper()
+	dir := t.TempDir()
+	if err := a.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := lora.Load(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
 }
