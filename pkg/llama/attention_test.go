@@ -68,13 +68,22 @@ func TestBatchedDotSameGradients(t *testing.T) {
 	}
 }
 
-// TestCausalAttentionSameAsPlain checks that causalAttention (query blocks of causalBlock, the
-// key blocks above the diagonal skipped) gives attention's output and q, k, v gradients for
-// sequences longer than a block (not a multiple of it), grouped-query heads, and the masks it
+// TestCausalAttentionSameAsPlain checks that causalAttention (query blocks of causalBlockLen,
+// the key blocks above the diagonal skipped) gives attention's output and q, k, v gradients for
+// sequences of two blocks of T/2 and of three blocks of 256 (the last one shorter), grouped-query heads, and the masks it
 // is used with: causal, packed (two segments per row, the boundary inside a block) and a
 // sliding window of the packed mask.
 func TestCausalAttentionSameAsPlain(t *testing.T) {
-	const B, T, nH, nKV, hd = 2, causalBlock + 75, 4, 2, 8
+	for _, T := range []int{331, 587} {
+		if n := (T + causalBlockLen(T) - 1) / causalBlockLen(T); n != 2+T/512 {
+			t.Fatalf("T = %d: %d blocks of %d", T, n, causalBlockLen(T))
+		}
+		testCausalAttentionSameAsPlain(t, T)
+	}
+}
+
+func testCausalAttentionSameAsPlain(t *testing.T, T int) {
+	const B, nH, nKV, hd = 2, 4, 2, 8
 	r := rand.New(rand.NewPCG(3, 4))
 	q, k, v := randomTensor(r, B, T, nH, hd), randomTensor(r, B, T, nKV, hd), randomTensor(r, B, T, nKV, hd)
 	w := randomTensor(r, B, T, nH*hd)
@@ -117,7 +126,7 @@ func TestCausalAttentionSameAsPlain(t *testing.T) {
 			want, got := run(false), run(true)
 			for i, what := range []string{"attention", "dq", "dk", "dv"} {
 				if d := maxAbsDiff(got[i], want[i]); d > 1e-5 {
-					t.Errorf("window %d, packed %v: %s: max |blocks - plain| = %.3g", window, packed, what, d)
+					t.Errorf("T %d, window %d, packed %v: %s: max |blocks - plain| = %.3g", T, window, packed, what, d)
 				}
 			}
 		}

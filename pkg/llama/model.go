@@ -310,24 +310,36 @@ func attention(q, k, v, mask5 *Node) *Node {
 	return headsMinor(attendBlock(qh, kh, vh, mask5), q.Shape())
 }
 
-// causalBlock is the query block length of causalAttention.
-const causalBlock = 256
+// causalBlockLen is the query block length of causalAttention for T queries: 256, but two
+// blocks of T/2 from 256 to 511 queries (bench-small's seq 256: −3 % CPU per step, while at seq
+// 512 four blocks of 128 cost more in slices than they save: pkg/bench/NOTES.md); 0 — plain
+// attention, one block — below 256.
+func causalBlockLen(T int) int {
+	switch {
+	case T < 256:
+		return 0
+	case T < 512:
+		return (T + 1) / 2
+	}
+	return 256
+}
 
 // causalAttention is attention for a mask that allows no key after its query (T = S): the
-// queries are cut into blocks of causalBlock and block i attends only to keys [0, end of block
+// queries are cut into blocks (causalBlockLen) and block i attends only to keys [0, end of block
 // i), so that the score blocks above the diagonal — all masked, each exactly 0 after the
 // softmax — are neither computed nor differentiated: (nb+1)/(2·nb) of the scores' matmuls,
-// masking and softmax (62.5% at seq 512, 53% at 2048). The mask is applied within each block as
-// in attention, so causal, packed and sliding-window masks stay exact.
+// masking and softmax (75% at seq 256 and 512, 56% at 2048). The mask is applied within each
+// block as in attention, so causal, packed and sliding-window masks stay exact.
 func causalAttention(q, k, v, mask5 *Node) *Node {
 	T := q.Shape().Dimensions[1]
-	if T <= causalBlock || k.Shape().Dimensions[1] != T {
+	block := causalBlockLen(T)
+	if block == 0 || k.Shape().Dimensions[1] != T {
 		return attention(q, k, v, mask5)
 	}
 	qh, kh, vh := headsMajor(q, k, v)
 	var blocks []*Node
-	for lo := 0; lo < T; lo += causalBlock {
-		hi := min(T, lo+causalBlock)
+	for lo := 0; lo < T; lo += block {
+		hi := min(T, lo+block)
 		all := AxisRange()
 		qb := Slice(qh, all, all, AxisRange(lo, hi))
 		kb := Slice(kh, all, all, AxisRange(0, hi))
