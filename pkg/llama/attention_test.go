@@ -33,11 +33,18 @@ func maxAbsDiff(a, b []float32) float64 {
 // TestBatchedDotSameGradients checks that batchedDot's products and gradients equal those GoMLX
 // derives for the plain DotGenerals of attention (grouped-query shape, group 2; scores q·kᵀ with
 // the smaller lhs, output p·v with the smaller gradient), through a softmax and weighted sums so
-// that every element gets a different gradient.
+// that every element gets a different gradient. The smaller operand is transposed by an identity
+// product when its last axis is at most 64 (head dimension 4) and by a transpose otherwise (72).
 func TestBatchedDotSameGradients(t *testing.T) {
+	for _, c := range []struct{ S, hd int }{{6, 4}, {100, 72}} {
+		testBatchedDotSameGradients(t, c.S, c.hd)
+	}
+}
+
+func testBatchedDotSameGradients(t *testing.T, S, hd int) {
 	r := rand.New(rand.NewPCG(1, 2))
-	q, k, v := randomTensor(r, 2, 3, 7, 2, 4), randomTensor(r, 2, 3, 6, 4), randomTensor(r, 2, 3, 6, 4)
-	w := randomTensor(r, 2, 3, 7, 2, 4)
+	q, k, v := randomTensor(r, 2, 3, 7, 2, hd), randomTensor(r, 2, 3, S, hd), randomTensor(r, 2, 3, S, hd)
+	w := randomTensor(r, 2, 3, 7, 2, hd)
 	run := func(custom bool) [][]float32 {
 		outs, err := ExecOnceN(backend.MustDefault(), func(qh, kh, vh, wt *Node) []*Node {
 			var att *Node
@@ -63,7 +70,7 @@ func TestBatchedDotSameGradients(t *testing.T) {
 	want, got := run(false), run(true)
 	for i, what := range []string{"attention", "dq", "dk", "dv", "dq (2nd gradient)", "dk (2nd gradient)", "dv (2nd gradient)"} {
 		if d := maxAbsDiff(got[i], want[i]); d > 1e-5 {
-			t.Errorf("%s: max |batchedDot - DotGeneral| = %.3g", what, d)
+			t.Errorf("S %d, head dim %d: %s: max |batchedDot - DotGeneral| = %.3g", S, hd, what, d)
 		}
 	}
 }

@@ -424,14 +424,14 @@ func batchedDot(lhs, rhs *Node, rhsAxis int) *Node {
 		dOut = nil
 		b := []int{0, 1}
 		if lhsUsed.Shape().Size() <= d.Shape().Size() {
-			lt := TransposeAllAxes(lhsUsed, 0, 1, 4, 2, 3)          // [B, H, X, T, g]
+			lt := lastAxisAfterBatch(lhsUsed)                       // [B, H, X, T, g]
 			xy := DotGeneral(lt, []int{3, 4}, b, d, []int{2, 3}, b) // [B, H, X, Y]
 			if rhsAxis == 2 {
 				return xy
 			}
 			return TransposeAllAxes(xy, 0, 1, 3, 2)
 		}
-		dt := TransposeAllAxes(d, 0, 1, 4, 2, 3)                      // [B, H, Y, T, g]
+		dt := lastAxisAfterBatch(d)                                   // [B, H, Y, T, g]
 		yx := DotGeneral(dt, []int{3, 4}, b, lhsUsed, []int{2, 3}, b) // [B, H, Y, X]
 		if rhsAxis == 3 {
 			return yx
@@ -446,6 +446,22 @@ func batchedDot(lhs, rhs *Node, rhsAxis int) *Node {
 		}
 		return v
 	})
+}
+
+// lastAxisAfterBatch moves the last axis of x [B, H, T, g, X] after the two batch axes: [B, H,
+// X, T, g]. The Go backend has no fast path for that permutation (its element-by-element
+// iterator takes 5–6 ns per element); for a short last axis (a head's dimension) the product
+// with an X×X identity matrix does the same in its matmul kernel, whose packing is the transpose,
+// at 2·X multiply-adds per element — exact for finite values (one product by 1, the others
+// by 0). ([8, 8, 256, 1, 32]: 3.0 → 0.8 CPU ms, pkg/bench/NOTES.md.)
+func lastAxisAfterBatch(x *Node) *Node {
+	d := x.Shape().Dimensions
+	X := d[len(d)-1]
+	if X > 64 {
+		return TransposeAllAxes(x, 0, 1, 4, 2, 3)
+	}
+	eye := BroadcastPrefix(ConvertDType(Diagonal(x.Graph(), X), x.DType()), d[0], d[1]) // [B, H, X, X]
+	return DotGeneral(eye, []int{3}, []int{0, 1}, x, []int{4}, []int{0, 1})
 }
 
 // NewWeights pairs names with graph nodes (e.g. the inputs of an Exec graph function).
