@@ -41,8 +41,8 @@ else
   # configuration of every run so far (5× slower at load 3–4, 14:14 UTC 2026-12-01) and would
   # double the run (QUIETBENCH_THREADS="1,2" brings them back).
   TH=${QUIETBENCH_THREADS:-1}
-  SMALL="-steps 6 -warmup 2 -rounds 2 -threads $TH"
-  SEQ512="-hidden 384 -layers 6 -heads 6 -inter 1024 -seq 512 -batch 4 -steps 4 -warmup 1 -rounds 2 -threads $TH"
+  SMALL="-steps 6 -warmup 2 -rounds 4 -threads $TH"
+  SEQ512="-hidden 384 -layers 6 -heads 6 -inter 1024 -seq 512 -batch 4 -steps 4 -warmup 1 -rounds 3 -threads $TH"
   SWEEP="256:8 512:4 1024:2 2048:1"; SWEEPFLAGS="-steps 3 -warmup 1 -rounds 1 -threads 1 -blas-threads 2"  # the peer's best on a quiet machine so far
   GOBENCH="3x"; INFER_TINY=""; REAL=1
 fi
