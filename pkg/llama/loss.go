@@ -44,6 +44,36 @@ func shiftedTargets(labels *Node) *Node {
 	return Reshape(lab, labels.Shape().Size())
 }
 
+// LossRows lists, for a batch's labels [B, T] (flat, row-major, aligned with input_ids as in
+// CausalLMLoss), the flat positions b·T+t whose target labels[b, t+1] counts: TrainingLoss's
+// rows. The list is padded with position T−1 (the first row's last position, whose target never
+// counts) to a multiple of ⌈B·T/8⌉, so that batches of about the same supervision share one
+// compiled graph (eight shapes at most). It returns nil when that would be all B·T positions,
+// and for labels of another length than B·T.
+func LossRows(labels []int32, B, T int) []int32 {
+	N := B * T
+	if N <= 0 || len(labels) != N {
+		return nil
+	}
+	rows := make([]int32, 0, N)
+	for b := range B {
+		for t := 0; t+1 < T; t++ {
+			if labels[b*T+t+1] != mask.IgnoreIndex {
+				rows = append(rows, int32(b*T+t))
+			}
+		}
+	}
+	step := (N + 7) / 8
+	R := max(1, (len(rows)+step-1)/step) * step
+	if R >= N {
+		return nil
+	}
+	for len(rows) < R {
+		rows = append(rows, int32(T-1))
+	}
+	return rows
+}
+
 // TokenCrossEntropy returns the summed cross entropy of logits [N, V] against labels [N] (int32),
 // skipping mask.IgnoreIndex, and the number of counted labels.
 func TokenCrossEntropy(logits, labels *Node) (sum, count *Node) {
@@ -103,6 +133,12 @@ func TokenNLL(logits, labels *Node) (nll, valid *Node) {
 // tokens, as CausalLMLoss does. chunkSize <= 0 or >= B·T computes the loss in one piece.
 func ChunkedCausalLMLoss(cfg *Config, w Weights, adapter Adapter, hidden, labels *Node, chunkSize int) (sum, count *Node) {
 	h, lab := FlatShifted(hidden, labels) // [B·T, hidden] and the shifted targets [B·T]
+	return chunkedTokenLoss(cfg, w, adapter, h, lab, chunkSize)
+}
+
+// chunkedTokenLoss is ChunkedCausalLMLoss of flat hidden states h [N, hidden] against their
+// targets lab [N] (already shifted).
+func chunkedTokenLoss(cfg *Config, w Weights, adapter Adapter, h, lab *Node, chunkSize int) (sum, count *Node) {
 	N := h.Shape().Dimensions[0]
 	if chunkSize <= 0 || chunkSize >= N {
 		return TokenCrossEntropy(LMHead(cfg, w, adapter, h), lab)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
@@ -91,6 +92,32 @@ func TestTokenNLLSameGradients(t *testing.T) {
 		}
 		if math.Abs(s) > 1e-5 {
 			t.Errorf("row %d: gradient sums to %g, want 0", row, s)
+		}
+	}
+}
+
+// TestLossRows: the flat positions whose shifted target counts, padded with T−1 to a multiple
+// of ⌈B·T/8⌉; nil when that is every position or the labels do not match B·T.
+func TestLossRows(t *testing.T) {
+	const I = mask.IgnoreIndex
+	for _, c := range []struct {
+		labels []int32
+		B, T   int
+		want   []int32
+	}{
+		// targets of row 0: t=1 (7), t=2 (8); row 1: t=0 (3). Three rows, padded to 4 (step 2).
+		{[]int32{I, I, 7, 8, I, I, 3, I, I, I}, 2, 5, []int32{1, 2, 5, 4}},
+		// nothing supervised: one step of padding
+		{[]int32{I, I, I, I, I, I, I, I, I, I}, 2, 5, []int32{4, 4}},
+		// every target counts: 8 of 10 positions, a multiple of the step
+		{[]int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 2, 5, []int32{0, 1, 2, 3, 5, 6, 7, 8}},
+		// 15 of 16 positions round up to all of them: nil
+		{[]int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 1, 16, nil},
+		// labels of another length
+		{[]int32{1, 2, 3}, 2, 5, nil},
+	} {
+		if got := LossRows(c.labels, c.B, c.T); !slices.Equal(got, c.want) || (got == nil) != (c.want == nil) {
+			t.Errorf("LossRows(%v, %d, %d) = %v, want %v", c.labels, c.B, c.T, got, c.want)
 		}
 	}
 }

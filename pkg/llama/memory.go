@@ -24,18 +24,29 @@ type MemoryOptions struct {
 
 // TrainingLoss builds the summed causal-LM token loss and the count of supervised tokens of a
 // batch (the CausalLMLoss convention: labels aligned with inputIDs, shifted inside), with the
-// memory-lean switches of opts. With both switches off it is CausalLMLoss(Forward(…), labels).
-func TrainingLoss(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs, labels *Node, opts MemoryOptions) (sum, count *Node) {
+// memory-lean switches of opts. With both switches off and rows nil it is
+// CausalLMLoss(Forward(…), labels).
+//
+// rows, when not nil, is LossRows' [R] int32 list of the flat positions b·T+t whose target
+// counts (padded with positions whose target does not): lm_head and the cross entropy then run
+// on those R rows only — the same loss and gradients, without the logits of prompt tokens
+// (bench-small masks half of them; pkg/bench/NOTES.md).
+func TrainingLoss(cfg *Config, w Weights, adapter Adapter, inputIDs, positionIDs, segmentIDs, labels, rows *Node, opts MemoryOptions) (sum, count *Node) {
 	var h *Node
 	if opts.GradientCheckpointing {
 		h = HiddenCheckpointed(cfg, w, adapter, inputIDs, positionIDs, segmentIDs)
 	} else {
 		h = Hidden(cfg, w, adapter, inputIDs, positionIDs, segmentIDs, nil, nil)
 	}
-	if opts.LossChunkSize > 0 {
-		return ChunkedCausalLMLoss(cfg, w, adapter, h, labels, opts.LossChunkSize)
+	flat, targets := FlatShifted(h, labels) // [B·T, hidden], [B·T]
+	if rows != nil {
+		idx := InsertAxes(ConvertDType(rows, dtypes.Int32), -1)
+		flat, targets = Gather(flat, idx), Gather(targets, idx)
 	}
-	return CausalLMLoss(LMHead(cfg, w, adapter, h), labels)
+	if opts.LossChunkSize > 0 {
+		return chunkedTokenLoss(cfg, w, adapter, flat, targets, opts.LossChunkSize)
+	}
+	return TokenCrossEntropy(LMHead(cfg, w, adapter, flat), targets)
 }
 
 // HiddenCheckpointed is Hidden (without a KV cache) for training with gradient checkpointing

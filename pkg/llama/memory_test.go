@@ -15,8 +15,9 @@ import (
 // gradient of the loss sum with respect to every weight (by name) and the number of DotGeneral
 // nodes in the graph.
 //
-// With bf16Head the head weight enters the forward as bfloat16 (as with a bf16 or NF4 base).
-func lossAndGrads(t *testing.T, m *Model, ids, labels, pos, seg [][]int32, opts MemoryOptions, bf16Head bool) (float32, float32, map[string][]float32, int) {
+// With bf16Head the head weight enters the forward as bfloat16 (as with a bf16 or NF4 base); with
+// rows the loss is computed on LossRows' rows only.
+func lossAndGrads(t *testing.T, m *Model, ids, labels, pos, seg [][]int32, opts MemoryOptions, bf16Head, rows bool) (float32, float32, map[string][]float32, int) {
 	t.Helper()
 	names := m.ParamNames()
 	args := make([]any, 0, len(names)+4)
@@ -28,6 +29,17 @@ func lossAndGrads(t *testing.T, m *Model, ids, labels, pos, seg [][]int32, opts 
 	if packed {
 		args = append(args, tensors.FromValue(pos), tensors.FromValue(seg))
 	}
+	if rows {
+		var flat []int32
+		for _, row := range labels {
+			flat = append(flat, row...)
+		}
+		r := LossRows(flat, len(labels), len(labels[0]))
+		if r == nil {
+			t.Fatal("LossRows: nil for labels that skip positions")
+		}
+		args = append(args, tensors.FromValue(r))
+	}
 	dots := 0
 	outs, err := ExecOnceN(backend.MustDefault(), func(in []*Node) []*Node {
 		nw := len(names)
@@ -36,11 +48,14 @@ func lossAndGrads(t *testing.T, m *Model, ids, labels, pos, seg [][]int32, opts 
 			name := headWeightName(m.Config, w)
 			w[name] = ConvertDType(w[name], dtypes.BFloat16)
 		}
-		var p, s *Node
+		var p, s, r *Node
 		if packed {
 			p, s = in[nw+2], in[nw+3]
 		}
-		sum, count := TrainingLoss(m.Config, w, nil, in[nw], p, s, in[nw+1], opts)
+		if rows {
+			r = in[len(in)-1]
+		}
+		sum, count := TrainingLoss(m.Config, w, nil, in[nw], p, s, in[nw+1], r, opts)
 		grads := Gradient(sum, in[:nw]...)
 		for _, n := range sum.Graph().Nodes() {
 			if n.Type() == NodeTypeDotGeneral {
@@ -90,17 +105,25 @@ func TestMemoryOptionsSameLossAndGradients(t *testing.T) {
 				}
 			}
 		}
-		wantSum, wantCount, wantGrads, plainDots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, MemoryOptions{}, false)
+		wantSum, wantCount, wantGrads, plainDots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, MemoryOptions{}, false, false)
 		if wantCount != 16 {
 			t.Fatalf("%s: plain path counted %v tokens, want 16", tc.name, wantCount)
 		}
-		for _, opts := range []MemoryOptions{
-			{GradientCheckpointing: true},
-			{LossChunkSize: 1}, {LossChunkSize: 5}, {LossChunkSize: 8}, {LossChunkSize: 22},
-			{GradientCheckpointing: true, LossChunkSize: 6},
+		for _, c := range []struct {
+			opts MemoryOptions
+			rows bool
+		}{
+			{MemoryOptions{GradientCheckpointing: true}, false},
+			{MemoryOptions{LossChunkSize: 1}, false}, {MemoryOptions{LossChunkSize: 5}, false},
+			{MemoryOptions{LossChunkSize: 8}, false}, {MemoryOptions{LossChunkSize: 22}, false},
+			{MemoryOptions{GradientCheckpointing: true, LossChunkSize: 6}, false},
+			// the loss on LossRows' 18 rows (16 supervised, 2 padding) only
+			{MemoryOptions{}, true}, {MemoryOptions{LossChunkSize: 5}, true},
+			{MemoryOptions{GradientCheckpointing: true, LossChunkSize: 6}, true},
 		} {
-			t.Run(fmt.Sprintf("%s/ckpt=%v,chunk=%d", tc.name, opts.GradientCheckpointing, opts.LossChunkSize), func(t *testing.T) {
-				sum, count, grads, dots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, opts, false)
+			opts := c.opts
+			t.Run(fmt.Sprintf("%s/ckpt=%v,chunk=%d,rows=%v", tc.name, opts.GradientCheckpointing, opts.LossChunkSize, c.rows), func(t *testing.T) {
+				sum, count, grads, dots := lossAndGrads(t, m, ids, labels, tc.pos, tc.seg, opts, false, c.rows)
 				if count != wantCount {
 					t.Errorf("count %v, want %v", count, wantCount)
 				}
@@ -117,7 +140,11 @@ func TestMemoryOptionsSameLossAndGradients(t *testing.T) {
 				if opts.GradientCheckpointing {
 					extra += 9 * tc.cfg.NumHiddenLayers
 				}
-				if opts.LossChunkSize > 0 && opts.LossChunkSize < 22 {
+				lossRows := 22 // the loss's rows: all B·T, or LossRows' 18
+				if c.rows {
+					lossRows = 18
+				}
+				if opts.LossChunkSize > 0 && opts.LossChunkSize < lossRows {
 					extra++ // the lm_head of every chunk is recomputed: at least one more matmul
 				}
 				if dots < plainDots+extra {
@@ -142,9 +169,9 @@ func TestChunkedLossFrozenHalfHead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantSum, wantCount, wantGrads, _ := lossAndGrads(t, m, ids, labels, nil, nil, MemoryOptions{}, true)
-		for _, opts := range []MemoryOptions{{LossChunkSize: 3}, {LossChunkSize: 8, GradientCheckpointing: true}} {
-			sum, count, grads, _ := lossAndGrads(t, m, ids, labels, nil, nil, opts, true)
+		wantSum, wantCount, wantGrads, _ := lossAndGrads(t, m, ids, labels, nil, nil, MemoryOptions{}, true, false)
+		for i, opts := range []MemoryOptions{{LossChunkSize: 3}, {LossChunkSize: 8, GradientCheckpointing: true}, {LossChunkSize: 4}} {
+			sum, count, grads, _ := lossAndGrads(t, m, ids, labels, nil, nil, opts, true, i == 2)
 			if count != wantCount || math.Abs(float64(sum-wantSum)) > 2e-5*math.Abs(float64(wantSum)) {
 				t.Errorf("%s %+v: loss %v/%v, want %v/%v", cfg.ModelType, opts, sum, count, wantSum, wantCount)
 			}

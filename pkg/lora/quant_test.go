@@ -53,7 +53,7 @@ func loraGrads(t testing.TB, base *llama.Model, a *Adapter, ids [][]int32, mem .
 		if len(mem) > 0 {
 			opts = mem[0]
 		}
-		sum, _ := llama.TrainingLoss(base.Config, w, hook, in, nil, nil, in, opts)
+		sum, _ := llama.TrainingLoss(base.Config, w, hook, in, nil, nil, in, nil, opts)
 		trainable := make([]*Node, len(loraNames))
 		for i, n := range loraNames {
 			trainable[i] = hook.get(n)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph-building style
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/loralab/loralab/pkg/llama"
 	"github.com/loralab/loralab/pkg/lora"
@@ -115,7 +116,9 @@ func TestTrainLlamaLoRA(t *testing.T) {
 }
 
 // gradient_checkpointing and loss_chunk_size reach the LoRA model's loss and change neither the
-// loss nor the LoRA gradients of a window (lora_dropout on: the masks are the same draws).
+// loss nor the LoRA gradients of a window (lora_dropout on: the masks are the same draws); nor
+// does the loss on the supervised rows only (Inputs.LossRows, on by default), against the same
+// model whose Loss drops them.
 func TestTrainLlamaLoRAMemorySwitches(t *testing.T) {
 	base, err := llama.LoadModel(filepath.Join("..", "llama", "testdata", "llama_gqa"))
 	if err != nil {
@@ -145,11 +148,23 @@ func TestTrainLlamaLoRAMemorySwitches(t *testing.T) {
 			t.Fatal(err)
 		}
 		window = append(window, b)
+		B, T := b.Dims()
+		if llama.LossRows(slices.Concat(b.Labels...), B, T) == nil {
+			t.Fatalf("batch %d: no loss rows (all %d×%d positions would be computed)", i, B, T)
+		}
 	}
-	grads := func(ckpt bool, chunk int) (float64, map[string]*tensors.Tensor) {
+	grads := func(ckpt bool, chunk int, rows bool) (float64, map[string]*tensors.Tensor) {
 		args := toyArgs()
 		args.GradientCheckpointing, args.LossChunkSize = ckpt, chunk
-		tr, err := New(testBackend(t), LoRAModel(base, ad), args, &BatchLoader{Batches: window}, nil)
+		model := LoRAModel(base, ad)
+		if !rows {
+			loss := model.Loss
+			model.Loss = func(in *Inputs) (sum, count *Node) {
+				in.LossRows = nil
+				return loss(in)
+			}
+		}
+		tr, err := New(testBackend(t), model, args, &BatchLoader{Batches: window}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,14 +174,15 @@ func TestTrainLlamaLoRAMemorySwitches(t *testing.T) {
 		}
 		return loss, g
 	}
-	wantLoss, want := grads(false, 0)
+	wantLoss, want := grads(false, 0, false)
 	for _, tc := range []struct {
 		ckpt  bool
 		chunk int
-	}{{true, 0}, {false, 7}, {true, 16}} {
-		loss, got := grads(tc.ckpt, tc.chunk)
+		rows  bool
+	}{{true, 0, false}, {false, 0, true}, {true, 0, true}, {false, 7, true}, {true, 16, true}} {
+		loss, got := grads(tc.ckpt, tc.chunk, tc.rows)
 		if math.Abs(loss-wantLoss) > 1e-5*math.Abs(wantLoss) {
-			t.Errorf("gradient_checkpointing=%v loss_chunk_size=%d: loss %v, want %v", tc.ckpt, tc.chunk, loss, wantLoss)
+			t.Errorf("gradient_checkpointing=%v loss_chunk_size=%d rows=%v: loss %v, want %v", tc.ckpt, tc.chunk, tc.rows, loss, wantLoss)
 		}
 		for name, w := range want {
 			a, b := f32(got[name]), f32(w)
@@ -176,7 +192,7 @@ func TestTrainLlamaLoRAMemorySwitches(t *testing.T) {
 				worst = math.Max(worst, math.Abs(float64(a[i]-b[i])))
 			}
 			if scale == 0 || worst > 1e-4*scale {
-				t.Errorf("gradient_checkpointing=%v loss_chunk_size=%d: gradient of %s differs by %.3g (scale %.3g)", tc.ckpt, tc.chunk, name, worst, scale)
+				t.Errorf("gradient_checkpointing=%v loss_chunk_size=%d rows=%v: gradient of %s differs by %.3g (scale %.3g)", tc.ckpt, tc.chunk, tc.rows, name, worst, scale)
 			}
 		}
 	}

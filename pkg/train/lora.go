@@ -40,7 +40,7 @@ func LoRAModel(base *llama.Model, adapter *lora.Adapter) Model {
 		Loss: func(in *Inputs) (sum, count *Node) {
 			w := llama.Weights(in.Params())
 			hook := lora.BindTraining(adapter.Plan, w, in.RNG())
-			sum, count = llama.TrainingLoss(cfg, w, hook, in.InputIDs, in.PositionIDs, in.SegmentIDs, in.Labels, in.Memory)
+			sum, count = llama.TrainingLoss(cfg, w, hook, in.InputIDs, in.PositionIDs, in.SegmentIDs, in.Labels, in.LossRows, in.Memory)
 			in.SetRNG(hook.RNG)
 			return sum, count
 		}}
@@ -55,7 +55,7 @@ func FullModel(m *llama.Model) Model {
 			return llama.Forward(cfg, llama.Weights(in.Params()), nil, in.InputIDs, in.PositionIDs, in.SegmentIDs)
 		},
 		Loss: func(in *Inputs) (sum, count *Node) {
-			return llama.TrainingLoss(cfg, llama.Weights(in.Params()), nil, in.InputIDs, in.PositionIDs, in.SegmentIDs, in.Labels, in.Memory)
+			return llama.TrainingLoss(cfg, llama.Weights(in.Params()), nil, in.InputIDs, in.PositionIDs, in.SegmentIDs, in.Labels, in.LossRows, in.Memory)
 		}}
 }
 

@@ -33,7 +33,8 @@ type Model struct {
 	// Loss optionally builds the summed token loss and the count of supervised tokens of a
 	// batch (float32 scalars), replacing the default llama.CausalLMLoss(Logits(in), in.Labels) in
 	// training (e.g. a chunked cross entropy that never materialises all logits). It must
-	// follow the HF convention: labels aligned with input_ids, shift inside.
+	// follow the HF convention: labels aligned with input_ids, shift inside. It receives
+	// Inputs.LossRows, which it may use or ignore.
 	Loss func(in *Inputs) (sum, count *Node)
 }
 
@@ -78,6 +79,12 @@ type Inputs struct {
 	// Memory holds the memory-lean switches of Args (gradient_checkpointing, loss_chunk_size)
 	// in training steps; a Model's Loss applies them (LoRAModel and FullModel do).
 	Memory llama.MemoryOptions
+	// LossRows, in training steps of a Model with a Loss and a batch whose labels skip enough
+	// positions, is llama.LossRows' [R] int32 list of the flat positions whose target counts
+	// (padded with positions whose target does not); nil otherwise. A Loss may restrict lm_head
+	// and the cross entropy to these rows (llama.TrainingLoss does): the loss and gradients are
+	// the same.
+	LossRows *Node
 
 	rng *Node // RNG state, threaded through Random calls; nil outside training
 }

@@ -24,6 +24,7 @@ import (
 //   - eval is the evaluation graph: per-token loss and accuracy, no gradient.
 type stepKind struct {
 	hasAcc, final, packed, eval bool
+	rows                        bool // training with Inputs.LossRows
 }
 
 // stepIO names what a compiled graph reads and returns. T is *Node inside the graph, any
@@ -41,8 +42,9 @@ type stepIO[T any] struct {
 	M, V             []T
 	Step, LR         T // the optimizer step number (1-based) and learning rate: final inputs
 	RNG              T // the dropout RNG state, carried from step to step
-	// The micro-batch: [B, T] int32; PositionIDs and SegmentIDs for packed rows only.
-	InputIDs, Labels, PositionIDs, SegmentIDs T
+	// The micro-batch: [B, T] int32; PositionIDs and SegmentIDs for packed rows only; LossRows
+	// ([R] int32, llama.LossRows) when the kind has rows.
+	InputIDs, Labels, PositionIDs, SegmentIDs, LossRows T
 
 	// Outputs of the final graph: the window loss (AccSum / AccCount), the global gradient
 	// norm before clipping, and Finite, [n] bool: whether each parameter and its moments stay
@@ -86,6 +88,9 @@ func (s *stepIO[T]) slots(k stepKind, input bool, n, f int) []slot[T] {
 		out = append(out, one(&s.RNG), one(&s.InputIDs), one(&s.Labels))
 		if k.packed {
 			out = append(out, one(&s.PositionIDs), one(&s.SegmentIDs))
+		}
+		if k.rows {
+			out = append(out, one(&s.LossRows))
 		}
 	case k.final:
 		out = append(out, many(&s.Params, n), many(&s.M, n), many(&s.V, n), one(&s.Loss), one(&s.AccSum),
@@ -187,7 +192,7 @@ func (s *stepper) bindInputs(io stepIO[*Node], training bool) *Inputs {
 		in.Frozen[n] = io.Frozen[i]
 	}
 	if training {
-		in.Memory = s.memory
+		in.Memory, in.LossRows = s.memory, io.LossRows
 	}
 	return in
 }
@@ -279,7 +284,7 @@ func (s *stepper) exec(k stepKind) (*Exec, error) {
 		return nil, fmt.Errorf("train: creating the step graph: %w", err)
 	}
 	e.SetMaxCache(-1)
-	name := fmt.Sprintf("train_step_acc%v_final%v_packed%v", k.hasAcc, k.final, k.packed)
+	name := fmt.Sprintf("train_step_acc%v_final%v_packed%v_rows%v", k.hasAcc, k.final, k.packed, k.rows)
 	if k.eval {
 		name = fmt.Sprintf("train_eval_packed%v", k.packed)
 	}
@@ -324,6 +329,25 @@ func setBatch(in *stepIO[any], b mask.Batch) error {
 		in.PositionIDs, in.SegmentIDs = mat(b.PositionIDs), mat(b.SegmentIDs)
 	}
 	return nil
+}
+
+// setLossRows gives a training step of a Model with its own Loss the llama.LossRows of batch b
+// and marks k, when b skips enough positions; it returns R, the rows' count (0 without).
+func (s *stepper) setLossRows(k *stepKind, in *stepIO[any], b mask.Batch) int {
+	if s.model.Loss == nil {
+		return 0
+	}
+	B, T := b.Dims()
+	labels := make([]int32, 0, B*T)
+	for _, row := range b.Labels {
+		labels = append(labels, row...)
+	}
+	rows := llama.LossRows(labels, B, T)
+	if rows == nil {
+		return 0
+	}
+	k.rows, in.LossRows = true, tensors.FromFlatDataAndDimensions(rows, len(rows))
+	return len(rows)
 }
 
 // anys converts tensors to graph arguments.

@@ -10,7 +10,7 @@ import (
 func TestStepIOLayout(t *testing.T) {
 	const n, f = 3, 2
 	for _, k := range []stepKind{{}, {hasAcc: true}, {final: true}, {hasAcc: true, final: true, packed: true},
-		{eval: true}, {eval: true, packed: true}} {
+		{final: true, rows: true}, {hasAcc: true, packed: true, rows: true}, {eval: true}, {eval: true, packed: true}} {
 		for _, input := range []bool{true, false} {
 			var s stepIO[int]
 			count := 0
@@ -47,5 +47,11 @@ func TestStepIOLayout(t *testing.T) {
 		Step: 8, LR: 9, RNG: 10, InputIDs: 11, Labels: 12}
 	if !reflect.DeepEqual(in, want) {
 		t.Errorf("final inputs %+v, want %+v", in, want)
+	}
+	// The loss rows come last, after a packed batch's position and segment ids.
+	in, _ = unflatten(stepKind{packed: true, rows: true}, true, 1, 1, []int{1, 2, 3, 4, 5, 6, 7, 8})
+	want = stepIO[int]{Params: []int{1}, Frozen: []int{2}, RNG: 3, InputIDs: 4, Labels: 5, PositionIDs: 6, SegmentIDs: 7, LossRows: 8}
+	if !reflect.DeepEqual(in, want) {
+		t.Errorf("packed inputs with loss rows %+v, want %+v", in, want)
 	}
 }

@@ -207,10 +207,11 @@ type stepResult struct {
 	tokens                 int
 }
 
-// shapeKey names a compiled graph and batch shape; buffers are donated only to graphs that ran once.
-func shapeKey(k stepKind, b mask.Batch) string {
+// shapeKey names a compiled graph and batch shape (rows: the count of its loss rows); buffers
+// are donated only to graphs that ran once.
+func shapeKey(k stepKind, b mask.Batch, rows int) string {
 	B, T := b.Dims()
-	return fmt.Sprintf("%v/%d/%d", k, B, T)
+	return fmt.Sprintf("%v/%d/%d/%d", k, B, T, rows)
 }
 
 func (t *Trainer) donate(x *tensors.Tensor, ok bool) any {
@@ -238,7 +239,8 @@ func (t *Trainer) runWindow(batches []mask.Batch, update bool, stepNum int, lr f
 			return res, nil, fmt.Errorf("train: %s: %w", where(j), err)
 		}
 		res.tokens += b.Tokens()
-		key := shapeKey(k, b)
+		rows := t.st.setLossRows(&k, &in, b)
+		key := shapeKey(k, b, rows)
 		warm := t.warm[key]
 		donate := func(xs []*tensors.Tensor, ok bool) []any {
 			out := make([]any, len(xs))
