@@ -340,14 +340,32 @@ func causalAttention(q, k, v, mask5 *Node) *Node {
 	var blocks []*Node
 	for lo := 0; lo < T; lo += block {
 		hi := min(T, lo+block)
-		all := AxisRange()
-		qb := Slice(qh, all, all, AxisRange(lo, hi))
-		kb := Slice(kh, all, all, AxisRange(0, hi))
-		vb := Slice(vh, all, all, AxisRange(0, hi))
-		mb := Slice(mask5, all, all, AxisRange(lo, hi), all, AxisRange(0, hi))
+		qb := sliceAxes(qh, []int{2}, []int{lo}, []int{hi})
+		kb := sliceAxes(kh, []int{2}, []int{0}, []int{hi})
+		vb := sliceAxes(vh, []int{2}, []int{0}, []int{hi})
+		mb := sliceAxes(mask5, []int{2, 4}, []int{lo, 0}, []int{hi, hi})
 		blocks = append(blocks, attendBlock(qb, kb, vb, mb))
 	}
 	return headsMinor(Concatenate(blocks, 2), q.Shape())
+}
+
+// sliceAxes is x[lo[i]:hi[i]] along each axis of axes (increasing), the other axes whole; x
+// itself when that is all of x. It is a gather of one window (GatherSlices), which the Go
+// backend copies in contiguous runs — its Slice copies element by element (≈ 2 ns each) — and
+// whose gradient is a scatter-add of runs where Slice's is a Pad.
+func sliceAxes(x *Node, axes, lo, hi []int) *Node {
+	dims := x.Shape().Dimensions
+	start := make([]int32, len(axes))
+	sizes := make([]int, len(axes))
+	whole := true
+	for i, a := range axes {
+		start[i], sizes[i] = int32(lo[i]), hi[i]-lo[i]
+		whole = whole && lo[i] == 0 && hi[i] == dims[a]
+	}
+	if whole {
+		return x
+	}
+	return GatherSlices(x, axes, Const(x.Graph(), start), sizes, true)
 }
 
 // headsMajor lays out q [B, T, nH, hd] as [B, nKV, T, group, hd] and k, v [B, S, nKV, hd] as
