@@ -233,11 +233,20 @@ func TestReport(t *testing.T) {
 	if got := rep.Ratio(); math.Abs(got-1.8) > 1e-12 {
 		t.Errorf("Ratio = %v, want 1.8", got)
 	}
+	// Round 2 has no peer run; medians: Go's two runs (upper median 1800), the 2 × 2
+	// configuration's one (1000) beats 1 × 2's (800).
+	if got := rep.RoundRatios(); len(got) != 1 || math.Abs(got[0]-1.5) > 1e-12 {
+		t.Errorf("RoundRatios = %v, want [1.5]", got)
+	}
+	if gm, pm, c, ok := rep.MedianRatio(); !ok || gm != 1800 || pm != 1000 || c.Threads != 2 {
+		t.Errorf("MedianRatio = %v, %v, %+v, %v; want 1800, 1000, the 2 × 2 configuration", gm, pm, c, ok)
+	}
 	md := rep.Markdown()
 	for _, want := range []string{"Test CPU, 2 logical CPUs", "5.00 6.00 7.00 at start, 4.00 5.00 6.00 at end",
 		"**1.80×**", "**1800.0 tokens/s** (round 2)", "torch 1.13.0a0, 2 torch threads × 2 BLAS threads", "391 MiB",
 		"| peer | 1.13.0a0 | 1 | 2 | 2 | 1000.0 |", "matmul 197.0 GFLOP/s (torch threads 1, BLAS threads 2)",
-		"Not compared (reference BLAS; install libopenblas0-pthread: make bench-setup): /opt/py", "libblas.so.3.11.0 (REFERENCE BLAS)", "Go 2.000, peer 3.000 (upper bound): peer/Go 1.50×"} {
+		"Not compared (reference BLAS; install libopenblas0-pthread: make bench-setup): /opt/py", "libblas.so.3.11.0 (REFERENCE BLAS)", "Go 2.000, peer 3.000 (upper bound): peer/Go 1.50×",
+		"Medians over rounds: Go 1800.0, peer 1000.0 (torch 1.13.0a0, 2 torch threads × 2 BLAS threads): 1.80×; per round, Go over the round's best peer run: 1.50×"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

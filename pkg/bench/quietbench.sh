@@ -56,7 +56,7 @@ go test -c -o "$OUT/bin/bench.test" ./pkg/bench
 go test -c -o "$OUT/bin/llama.test" ./pkg/llama
 
 peerbench() { "$OUT/bin/peerbench" ${PYLIST:+-python "$PYLIST"} "$@"; }
-headline() { grep -E '^- (Go best|Peer best|Ratio Go/peer|CPU seconds)' "$1" || true; }
+headline() { grep -E '^- (Go best|Peer best|Ratio Go/peer|Medians over rounds|CPU seconds)' "$1" || true; }
 
 section "1. bench-small"
 peerbench $SMALL -md "$OUT/small.md" > "$OUT/small.txt"

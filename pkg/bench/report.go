@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,73 @@ func (r *Report) Ratio() float64 {
 	return g.TokensPerSec / p.TokensPerSec
 }
 
+// RoundRatios is, for each round with a Go run and a peer run, Go's tokens/s over the best peer
+// run of that round, in round order.
+func (r *Report) RoundRatios() []float64 {
+	goRate, peerRate := map[int]float64{}, map[int]float64{}
+	maxRound := 0
+	for _, x := range r.Runs {
+		m := peerRate
+		if x.Side == "go" {
+			m = goRate
+		}
+		m[x.Round] = max(m[x.Round], x.TokensPerSec)
+		maxRound = max(maxRound, x.Round)
+	}
+	var out []float64
+	for round := 1; round <= maxRound; round++ {
+		if g, p := goRate[round], peerRate[round]; g > 0 && p > 0 {
+			out = append(out, g/p)
+		}
+	}
+	return out
+}
+
+// MedianRatio compares the median over rounds of Go's tokens/s with that of the peer's best
+// configuration by median (interpreter × torch threads × BLAS threads), a steadier statistic
+// than best against best when single runs vary: it returns both medians (upper medians, as for
+// steps) and the configuration's last run (for its names); ok is false without runs of both.
+func (r *Report) MedianRatio() (goMedian, peerMedian float64, cfg Run, ok bool) {
+	type key struct {
+		torch            string
+		threads, blasThr int
+	}
+	var goRates []float64
+	peer := map[key][]float64{}
+	last := map[key]Run{}
+	for _, x := range r.Runs {
+		if x.Side == "go" {
+			goRates = append(goRates, x.TokensPerSec)
+			continue
+		}
+		k := key{x.Torch, x.Threads, x.BLASThreads}
+		peer[k] = append(peer[k], x.TokensPerSec)
+		last[k] = x
+	}
+	upperMedian := func(v []float64) float64 {
+		s := append([]float64(nil), v...)
+		sort.Float64s(s)
+		return s[len(s)/2]
+	}
+	if len(goRates) == 0 || len(peer) == 0 {
+		return 0, 0, Run{}, false
+	}
+	keys := make([]key, 0, len(peer))
+	for k := range peer {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { // a fixed order, so that ties resolve alike
+		a, b := keys[i], keys[j]
+		return a.torch < b.torch || a.torch == b.torch && (a.threads < b.threads || a.threads == b.threads && a.blasThr < b.blasThr)
+	})
+	for _, k := range keys {
+		if m := upperMedian(peer[k]); m > peerMedian {
+			peerMedian, cfg = m, last[k]
+		}
+	}
+	return upperMedian(goRates), peerMedian, cfg, true
+}
+
 // minCPU is the least CPU seconds per step among a side's runs (0 if none was measured).
 func (r *Report) minCPU(side string) float64 {
 	best := 0.0
@@ -109,6 +177,15 @@ func (r *Report) summary(bullet, code string) string {
 		fmt.Fprintf(&b, "%sPeer best: %s%.1f tokens/s%s (torch %s, %d torch threads × %s BLAS threads, round %d), peak RSS %s (%s)\n",
 			bullet, code, p.TokensPerSec, code, p.Torch, p.Threads, blasCol(p), p.Round, mib(r.PeerPeakRSSKiB), r.PeerRSSSource)
 		fmt.Fprintf(&b, "%sRatio Go/peer: %s%.2f×%s\n", bullet, code, r.Ratio(), code)
+		if gm, pm, c, ok := r.MedianRatio(); ok {
+			var rounds []string
+			for _, x := range r.RoundRatios() {
+				rounds = append(rounds, fmt.Sprintf("%.2f×", x))
+			}
+			fmt.Fprintf(&b, "%sMedians over rounds: Go %.1f, peer %.1f (torch %s, %d torch threads × %s BLAS threads): %.2f×; "+
+				"per round, Go over the round's best peer run: %s\n",
+				bullet, gm, pm, c.Torch, c.Threads, blasCol(c), gm/pm, strings.Join(rounds, ", "))
+		}
 		if gc, pc := r.minCPU("go"), r.minCPU("peer"); gc > 0 && pc > 0 {
 			fmt.Fprintf(&b, "%sCPU seconds per step, least of each side: Go %.3f, peer %.3f (upper bound): peer/Go %.2f×\n",
 				bullet, gc, pc, pc/gc)
