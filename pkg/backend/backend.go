@@ -8,9 +8,6 @@
 //  3. Otherwise the pure-Go backend, with its SIMD kernels when built with GOEXPERIMENT=simd,
 //     configured by GoConfig.
 //
-// Creating a Go backend also sets the garbage collector's target to GCPercent, unless $GOGC is
-// set.
-//
 // Importing github.com/gomlx/gomlx/backends/default is avoided on purpose: with it XLA is the
 // default and, without a plugin, it tries to download one from the network.
 package backend
@@ -19,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -76,15 +72,6 @@ func GoConfig(procs int) string {
 	return fmt.Sprintf("%s:num_executors=%d", gobackend.BackendName, min(max(procs, 2), 8))
 }
 
-// GCPercent is the Go garbage collector's target (GOGC) that New sets when it creates the Go
-// backend and $GOGC is not set ($GOMEMLIMIT, which the Go runtime reads itself, applies either
-// way). The Go backend keeps every tensor in the Go heap as a pointer-free buffer, so a
-// collection has little to mark and costs little; at Go's default of 100 the heap — mostly the
-// activation buffers each training step frees — grows to twice the live set before one runs. At
-// 25 the bench-small LoRA step's peak RSS over 48 steps went from 1,169–1,185 to 764–776 MiB at
-// the same CPU per step (pkg/bench/NOTES.md, issue 15, fourth pass).
-const GCPercent = 25
-
 var (
 	once     sync.Once
 	shared   compute.Backend
@@ -108,9 +95,6 @@ func New() (compute.Backend, error) {
 	b, err := compute.NewWithConfig(c.Config)
 	if err != nil {
 		return nil, fmt.Errorf("creating backend %q: %w", c.Config, err)
-	}
-	if _, set := os.LookupEnv("GOGC"); !set && name == gobackend.BackendName {
-		debug.SetGCPercent(GCPercent)
 	}
 	return b, nil
 }
@@ -145,18 +129,11 @@ func Line(b compute.Backend) string {
 		if !strings.HasPrefix(c.Config, gobackend.BackendName) {
 			c.Config = gobackend.BackendName // b was not made by New
 		}
-		return fmt.Sprintf("backend: %s (%s) | SIMD: %s (GOEXPERIMENT=simd, %s) | threads: %d | GOGC %d | %s",
-			c.Config, b.Description(), simd, cpuFeatures(), runtime.GOMAXPROCS(0), gcPercent(), c.Reason)
+		return fmt.Sprintf("backend: %s (%s) | SIMD: %s (GOEXPERIMENT=simd, %s) | threads: %d | %s",
+			c.Config, b.Description(), simd, cpuFeatures(), runtime.GOMAXPROCS(0), c.Reason)
 	}
 	return fmt.Sprintf("backend: %s (%s) | SIMD: n/a | threads: %d | %s",
 		name, b.Description(), runtime.GOMAXPROCS(0), Choose().Reason)
-}
-
-// gcPercent returns the garbage collector's current target (GOGC).
-func gcPercent() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
 }
 
 // NewTensor makes a zeroed tensor. On backends with shared buffers (the Go backend) it lives in
