@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,28 +106,19 @@ func (r *Report) MedianRatio() (goMedian, peerMedian float64, cfg Run, ok bool) 
 		peer[k] = append(peer[k], x.TokensPerSec)
 		last[k] = x
 	}
-	upperMedian := func(v []float64) float64 {
-		s := append([]float64(nil), v...)
-		sort.Float64s(s)
-		return s[len(s)/2]
-	}
 	if len(goRates) == 0 || len(peer) == 0 {
 		return 0, 0, Run{}, false
 	}
-	keys := make([]key, 0, len(peer))
-	for k := range peer {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { // a fixed order, so that ties resolve alike
-		a, b := keys[i], keys[j]
-		return a.torch < b.torch || a.torch == b.torch && (a.threads < b.threads || a.threads == b.threads && a.blasThr < b.blasThr)
+	keys := slices.Collect(maps.Keys(peer))
+	slices.SortFunc(keys, func(a, b key) int { // a fixed order, so that ties resolve alike
+		return cmp.Or(cmp.Compare(a.torch, b.torch), cmp.Compare(a.threads, b.threads), cmp.Compare(a.blasThr, b.blasThr))
 	})
 	for _, k := range keys {
-		if m := upperMedian(peer[k]); m > peerMedian {
+		if m := median(peer[k]); m > peerMedian {
 			peerMedian, cfg = m, last[k]
 		}
 	}
-	return upperMedian(goRates), peerMedian, cfg, true
+	return median(goRates), peerMedian, cfg, true
 }
 
 // minCPU is the least CPU seconds per step among a side's runs (0 if none was measured).

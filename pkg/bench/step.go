@@ -13,9 +13,10 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"syscall"
 	"time"
 
@@ -254,8 +255,8 @@ func ProcessCPU() time.Duration {
 }
 
 // median returns the upper median, as the peer does (sorted[len/2]).
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+func median[T cmp.Ordered](v []T) T {
+	s := slices.Clone(v)
+	slices.Sort(s)
 	return s[len(s)/2]
 }

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -338,11 +339,7 @@ func (s *stepper) setLossRows(k *stepKind, in *stepIO[any], b mask.Batch) int {
 		return 0
 	}
 	B, T := b.Dims()
-	labels := make([]int32, 0, B*T)
-	for _, row := range b.Labels {
-		labels = append(labels, row...)
-	}
-	rows := llama.LossRows(labels, B, T)
+	rows := llama.LossRows(slices.Concat(b.Labels...), B, T)
 	if rows == nil {
 		return 0
 	}
